@@ -1,0 +1,213 @@
+/* medqa — the medical Q&A API. One binary: `serve` runs the HTTP service,
+ * `migrate` brings the schema up to date, `keys` manages API keys and
+ * `seed` loads data. Configuration comes from the environment only. */
+#include "medqa/assets.h"
+#include "medqa/config.h"
+#include "medqa/db.h"
+#include "medqa/handlers.h"
+#include "medqa/http.h"
+#include "medqa/log.h"
+#include "medqa/migrate.h"
+#include "medqa/spec.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MEDQA_VERSION
+#define MEDQA_VERSION "0.0.0-dev"
+#endif
+
+static void main__usage(FILE *f)
+{
+    fprintf(f,
+            "usage: medqa <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  serve                 run the HTTP API on HOST:PORT\n"
+            "  migrate               apply the database migrations\n"
+            "  --help                show this text\n"
+            "  --version             print the version\n"
+            "\n"
+            "Configuration is read from the environment: DATABASE_URL, "
+            "PORT, HOST,\nWORKERS, LOG_LEVEL, MAX_BODY_BYTES, "
+            "PUBLIC_BASE_URL, CORS_ORIGINS.\n");
+}
+
+/* Reads a whole file into a new buffer (for MEDQA_SPEC_FILE). */
+static char *main__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long size;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    buf = malloc((size_t)size + 1);
+    if (buf == NULL)
+        goto out;
+    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[size] = '\0';
+    *len = (size_t)size;
+out:
+    fclose(f);
+    return buf;
+}
+
+static int main__load_spec(const struct config *cfg, struct spec **out)
+{
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (cfg->spec_file != NULL) {
+        text = main__read_file(cfg->spec_file, &len);
+        if (text == NULL) {
+            fprintf(stderr, "medqa: MEDQA_SPEC_FILE: cannot read %s\n",
+                    cfg->spec_file);
+            return -1;
+        }
+        rc = spec_load(text, len, out, err, sizeof(err));
+    } else {
+        rc = spec_load((const char *)assets_openapi_yaml.data,
+                       assets_openapi_yaml.len, out, err, sizeof(err));
+    }
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "medqa: openapi spec: %s\n", err);
+        return -1;
+    }
+    if (handlers_bind(*out, err, sizeof(err)) != 0) {
+        fprintf(stderr, "medqa: %s\n", err);
+        spec_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int main__need_db(const struct config *cfg)
+{
+    if (cfg->database_url == NULL) {
+        fprintf(stderr, "medqa: DATABASE_URL: not set; accepts a PostgreSQL "
+                        "connection URI or key=value string\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int main__serve(const struct config *cfg)
+{
+    struct spec *spec = NULL;
+    struct http_server *srv = NULL;
+    char err[512];
+    char port[16];
+    sigset_t sigs;
+    int sig = 0;
+    int rc = 1;
+
+    if (main__need_db(cfg) != 0)
+        return 1;
+    if (main__load_spec(cfg, &spec) != 0)
+        return 1;
+    if (db_init(cfg->database_url) != 0 ||
+        handlers_register_statements() != 0) {
+        fprintf(stderr, "medqa: out of memory\n");
+        goto out;
+    }
+    /* Block the stop signals before any thread exists, so every thread
+     * inherits the mask and only sigwait() below sees them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (http_server_start(cfg, spec, &srv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "medqa: %s\n", err);
+        goto out;
+    }
+    snprintf(port, sizeof(port), "%u", http_server_port(srv));
+    log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
+            NULL);
+    sigwait(&sigs, &sig);
+    log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT"
+                                                          : "SIGTERM",
+            NULL);
+    http_server_stop(srv, 10000);
+    log_msg(LOG_INFO, "stopped", NULL);
+    rc = 0;
+out:
+    db_shutdown();
+    spec_free(spec);
+    return rc;
+}
+
+static int main__migrate(const struct config *cfg)
+{
+    char err[1024];
+    int applied = 0;
+
+    if (main__need_db(cfg) != 0)
+        return 1;
+    PGconn *pg = db_connect_direct(cfg->database_url, err, sizeof(err));
+    if (pg == NULL) {
+        fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
+        return 1;
+    }
+    int rc = migrate_run(pg, &applied, err, sizeof(err));
+    PQfinish(pg);
+    if (rc != 0) {
+        fprintf(stderr, "medqa: migrate: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "medqa: migrate: %d applied, %zu in total\n", applied,
+            assets_nmigrations);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    int rc = 1;
+
+    if (argc < 2) {
+        main__usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        main__usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("medqa %s\n", MEDQA_VERSION);
+        return 0;
+    }
+    if (config_load(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "medqa: %s\n", err);
+        config_cleanup(&cfg);
+        return 2;
+    }
+    log_set_level(cfg.log_level);
+    if (strcmp(argv[1], "serve") == 0) {
+        rc = main__serve(&cfg);
+    } else if (strcmp(argv[1], "migrate") == 0) {
+        rc = main__migrate(&cfg);
+    } else {
+        fprintf(stderr, "medqa: unknown command '%s'\n", argv[1]);
+        main__usage(stderr);
+        rc = 2;
+    }
+    config_cleanup(&cfg);
+    return rc;
+}

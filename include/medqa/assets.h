@@ -1,0 +1,20 @@
+/* assets — files embedded into the binary at build time (the spec and the
+ * migrations), so one binary carries everything it needs to run. The data
+ * is generated into build/gen/assets.c by scripts/embed.sh. */
+#ifndef MEDQA_ASSETS_H
+#define MEDQA_ASSETS_H
+
+#include <stddef.h>
+
+struct asset {
+    const char *name; /* the file's name, e.g. "0001_departments.sql" */
+    const unsigned char *data;
+    size_t len;
+};
+
+extern const struct asset assets_openapi_yaml;
+/* Sorted by name, which is the order they apply in. */
+extern const struct asset assets_migrations[];
+extern const size_t assets_nmigrations;
+
+#endif

@@ -1,0 +1,31 @@
+/* config — the service's settings, read once from the environment. */
+#ifndef MEDQA_CONFIG_H
+#define MEDQA_CONFIG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+    char *database_url;    /* libpq conninfo or URI; never logged */
+    char *host;            /* address to bind; NULL means every address */
+    unsigned port;         /* 0 lets the kernel choose (tests use it) */
+    unsigned workers;      /* libmicrohttpd pool threads = DB connections */
+    enum log_level log_level;
+    size_t max_body_bytes; /* request bodies above this get a 413 */
+    char *public_base_url; /* origin used in `url`, `Location`, `Link` */
+    char **cors_origins;   /* NULL-terminated list, may be empty */
+    size_t cors_count;
+    char *spec_file;       /* MEDQA_SPEC_FILE: load this instead of the
+                              embedded spec (development and tests) */
+};
+
+/* Fills `cfg` from the environment. On a bad value it writes one line naming
+ * the variable and what it accepts into errbuf and returns -1; the caller
+ * prints it and stops. On success the caller owns cfg's strings and frees
+ * them with config_cleanup(). */
+int config_load(struct config *cfg, char *errbuf, size_t errlen);
+
+void config_cleanup(struct config *cfg);
+
+#endif

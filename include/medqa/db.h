@@ -1,0 +1,70 @@
+/* db — PostgreSQL access: one connection per worker thread, every
+ * registered statement prepared right after connecting.
+ *
+ * libmicrohttpd runs each request on one of its pool threads, so a
+ * thread-local connection needs no lock and is never shared. */
+#ifndef MEDQA_DB_H
+#define MEDQA_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A statement the service runs. Modules declare theirs in static tables and
+ * hand them to db_register() before the server starts. */
+struct db_statement {
+    const char *name; /* unique; the prepared statement's name */
+    const char *sql;  /* $1… placeholders; never built from input */
+    int nparams;
+};
+
+enum {
+    DB_OK = 0,
+    DB_EUNAVAILABLE = -1, /* cannot reach the database: answer 503 */
+    DB_EQUERY = -2,       /* the statement failed; see db_sqlstate() */
+    DB_ENOMEM = -3,
+};
+
+struct db_conn;
+
+/* Remembers how to connect. `conninfo` is copied. Call once, before any
+ * worker thread starts. Returns 0 or a negative number. */
+int db_init(const char *conninfo);
+
+/* Adds statements to the set prepared on every new connection. The table
+ * must outlive the service (static storage). Call before any request. */
+int db_register(const struct db_statement *stmts, size_t n);
+
+/* Returns this thread's connection, connecting (and preparing every
+ * statement) when it has none or when the last one broke. The connection
+ * belongs to the thread; never free it. Returns DB_OK or
+ * DB_EUNAVAILABLE. */
+int db_acquire(struct db_conn **out);
+
+/* Runs a registered statement with text parameters (NULL is SQL NULL).
+ * When `idempotent` is true and the connection turns out to be broken, it
+ * is reset and the statement retried once. On DB_OK *out is a new result
+ * the caller frees with PQclear(); on error *out is NULL. */
+int db_query(struct db_conn *c, const struct db_statement *st,
+             const char *const *params, bool idempotent, PGresult **out);
+
+/* Runs a plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
+int db_command(struct db_conn *c, const char *sql);
+
+/* The SQLSTATE of the last failed statement on `c` ("" when none), e.g.
+ * "23505" for a unique violation. */
+const char *db_sqlstate(const struct db_conn *c);
+
+/* The server's message of the last failure, for the log only (it may name
+ * tables; never send it to a client). */
+const char *db_last_error(const struct db_conn *c);
+
+/* Closes every connection any thread opened. Call after the server has
+ * stopped and no worker runs. */
+void db_shutdown(void);
+
+/* A connection made outside the pool (CLI subcommands): the caller owns it
+ * and closes it with PQfinish(). Returns NULL with a reason in errbuf. */
+PGconn *db_connect_direct(const char *conninfo, char *errbuf, size_t errlen);
+
+#endif

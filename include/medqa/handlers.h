@@ -1,0 +1,32 @@
+/* handlers — binds each spec operation to the C function that serves it. */
+#ifndef MEDQA_HANDLERS_H
+#define MEDQA_HANDLERS_H
+
+#include <stddef.h>
+
+struct request;
+struct spec;
+
+typedef int (*handler_fn)(struct request *r);
+
+struct handler_entry {
+    const char *operation_id;
+    handler_fn fn;
+};
+
+/* Binds every operation of `s` to its handler. An operation without a
+ * handler, or a handler without an operation, is an error naming it: the
+ * service must not start half-wired. Returns 0 or -1 with errbuf set. */
+int handlers_bind(struct spec *s, char *errbuf, size_t errlen);
+
+/* Registers every handler module's SQL statements with db_register(). */
+int handlers_register_statements(void);
+
+/* The handlers, one per operation. */
+int handle_get_healthz(struct request *r);
+int handle_get_readyz(struct request *r);
+int handle_get_openapi_json(struct request *r);
+int handle_get_openapi_yaml(struct request *r);
+int handle_list_departments(struct request *r);
+
+#endif

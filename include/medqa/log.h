@@ -1,0 +1,19 @@
+/* log — one JSON object per line on stderr. Never pass secrets, query
+ * values or request bodies to it. */
+#ifndef MEDQA_LOG_H
+#define MEDQA_LOG_H
+
+#include "medqa/config.h"
+
+void log_set_level(enum log_level level);
+
+/* Writes {"time":…,"level":…,"msg":msg} plus the extra key/value string
+ * pairs given as a NULL-terminated list (values are JSON-escaped). */
+void log_msg(enum log_level level, const char *msg, ...);
+
+/* The access-log line of one request. */
+void log_access(const char *request_id, const char *method,
+                const char *route, unsigned status, size_t bytes,
+                long long micros);
+
+#endif

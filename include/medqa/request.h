@@ -1,0 +1,94 @@
+/* request — one HTTP request as the handlers see it, and the response they
+ * build. The server owns the struct; handlers fill the response through
+ * the request_reply_* functions and return 0. */
+#ifndef MEDQA_REQUEST_H
+#define MEDQA_REQUEST_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct MHD_Connection;
+struct spec;
+struct spec_operation;
+struct config;
+
+#define REQUEST_MAX_HEADERS 12
+
+struct request_header {
+    char *name;
+    char *value;
+};
+
+struct request {
+    /* What came in. */
+    struct MHD_Connection *conn;
+    const struct config *cfg;
+    const struct spec *spec;
+    const struct spec_operation *op;
+    const char *method;
+    const char *path;
+    char request_id[65];
+    json_t *params;  /* path, query and header parameters by name, already
+                        coerced to their schema types and validated */
+    json_t *body;    /* the validated JSON body, or NULL */
+    char *raw_body;  /* the body as received (owned) */
+    size_t raw_len;
+    size_t raw_cap;
+    bool too_large;  /* the body passed MAX_BODY_BYTES */
+    bool bad_framing; /* Transfer-Encoding and Content-Length together */
+    unsigned role;   /* enum auth_role bit of the caller; 0 = anonymous */
+    char key_id[37]; /* the caller's API key id ("" when anonymous) */
+    char doctor_id[37]; /* the doctor a doctor key is bound to */
+    long long started_us;
+
+    /* What goes out. */
+    unsigned status;
+    const char *content_type;
+    const char *body_out; /* points into one of the owners below */
+    size_t body_out_len;
+    char *owned_out;      /* freed with free() */
+    PGresult *owned_res;  /* freed with PQclear() */
+    struct request_header headers[REQUEST_MAX_HEADERS];
+    size_t nheaders;
+    bool no_etag;      /* the handler opts out of the automatic ETag */
+    bool private_data; /* Cache-Control: private even when anonymous */
+    size_t bytes_sent; /* for the access log */
+};
+
+/* Replies with the first column of the first row of `res` as the body
+ * (the JSON PostgreSQL built). Takes ownership of `res`. */
+int request_reply_pg(struct request *r, unsigned status, PGresult *res);
+
+/* Replies with a copy of `json` (len bytes). */
+int request_reply_json(struct request *r, unsigned status, const char *json,
+                       size_t len);
+
+/* Replies with `v` serialised. Does not steal `v`. */
+int request_reply_jansson(struct request *r, unsigned status, const json_t *v);
+
+/* Replies with `body` of `type`, taking ownership of the malloc'd body. */
+int request_reply_owned(struct request *r, unsigned status, const char *type,
+                        char *body, size_t len);
+
+/* Replies with no body (204, 304). */
+int request_reply_empty(struct request *r, unsigned status);
+
+/* Adds a response header; both strings are copied. Returns -1 when the
+ * table is full, which is a bug in the caller. */
+int request_add_header(struct request *r, const char *name,
+                       const char *value);
+
+/* A request header's value, or NULL. */
+const char *request_header(const struct request *r, const char *name);
+
+/* The validated value of a parameter, or NULL when it was not given. */
+const json_t *request_param(const struct request *r, const char *name);
+
+/* Convenience getters over request_param(). */
+const char *request_param_str(const struct request *r, const char *name);
+long long request_param_int(const struct request *r, const char *name,
+                            long long fallback);
+
+#endif

@@ -1,0 +1,192 @@
+/* config — reads the environment once at start-up. Every variable has a
+ * documented default; a value that cannot be used stops the service with
+ * one line naming the variable, so that a typo is never silently ignored. */
+#include "medqa/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int config__bad(char *errbuf, size_t errlen, const char *name,
+                       const char *accepts)
+{
+    snprintf(errbuf, errlen, "%s: invalid value; accepts %s", name, accepts);
+    return -1;
+}
+
+/* Parses a whole decimal number in [lo, hi]; anything else is an error. */
+static int config__ulong(const char *s, unsigned long lo, unsigned long hi,
+                         unsigned long *out)
+{
+    char *end = NULL;
+
+    if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static char *config__dup_env(const char *name)
+{
+    const char *v = getenv(name);
+    return (v != NULL && *v != '\0') ? strdup(v) : NULL;
+}
+
+/* An origin is scheme://host[:port] with no path, as browsers send it. */
+static int config__valid_origin(const char *o)
+{
+    const char *rest;
+
+    if (strncmp(o, "http://", 7) == 0)
+        rest = o + 7;
+    else if (strncmp(o, "https://", 8) == 0)
+        rest = o + 8;
+    else
+        return 0;
+    if (*rest == '\0' || strchr(rest, '/') != NULL)
+        return 0;
+    for (const char *p = rest; *p; p++)
+        if (*p == ' ' || *p == '\t' || *p == ',' || *p == '*')
+            return 0;
+    return 1;
+}
+
+static int config__load_cors(struct config *cfg, char *errbuf, size_t errlen)
+{
+    const char *v = getenv("CORS_ORIGINS");
+    char *copy = NULL, *save = NULL;
+    size_t n = 1;
+    int rc = 0;
+
+    cfg->cors_origins = calloc(1, sizeof(char *));
+    if (cfg->cors_origins == NULL)
+        return -1;
+    if (v == NULL || *v == '\0')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (*p == ',')
+            n++;
+    free(cfg->cors_origins);
+    cfg->cors_origins = calloc(n + 1, sizeof(char *));
+    copy = strdup(v);
+    if (cfg->cors_origins == NULL || copy == NULL) {
+        rc = -1;
+        goto out;
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len > 0 && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (!config__valid_origin(tok)) {
+            rc = config__bad(errbuf, errlen, "CORS_ORIGINS",
+                             "a comma-separated list of origins such as "
+                             "https://www.example.org (no path, no '*')");
+            goto out;
+        }
+        cfg->cors_origins[cfg->cors_count] = strdup(tok);
+        if (cfg->cors_origins[cfg->cors_count] == NULL) {
+            rc = -1;
+            goto out;
+        }
+        cfg->cors_count++;
+    }
+out:
+    free(copy);
+    return rc;
+}
+
+int config_load(struct config *cfg, char *errbuf, size_t errlen)
+{
+    unsigned long v;
+    const char *s;
+    char buf[64];
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->port = 8080;
+    cfg->workers = 4;
+    cfg->log_level = LOG_INFO;
+    cfg->max_body_bytes = 1024 * 1024;
+
+    cfg->database_url = config__dup_env("DATABASE_URL");
+    cfg->host = config__dup_env("HOST");
+    cfg->spec_file = config__dup_env("MEDQA_SPEC_FILE");
+
+    if ((s = getenv("PORT")) != NULL && *s) {
+        if (config__ulong(s, 0, 65535, &v) != 0)
+            return config__bad(errbuf, errlen, "PORT",
+                               "a whole number from 0 to 65535");
+        cfg->port = (unsigned)v;
+    }
+    if ((s = getenv("WORKERS")) != NULL && *s) {
+        if (config__ulong(s, 1, 256, &v) != 0)
+            return config__bad(errbuf, errlen, "WORKERS",
+                               "a whole number from 1 to 256");
+        cfg->workers = (unsigned)v;
+    }
+    if ((s = getenv("MAX_BODY_BYTES")) != NULL && *s) {
+        if (config__ulong(s, 1024, 64UL * 1024 * 1024, &v) != 0)
+            return config__bad(errbuf, errlen, "MAX_BODY_BYTES",
+                               "a whole number of bytes from 1024 to "
+                               "67108864");
+        cfg->max_body_bytes = v;
+    }
+    if ((s = getenv("LOG_LEVEL")) != NULL && *s) {
+        if (strcmp(s, "debug") == 0)
+            cfg->log_level = LOG_DEBUG;
+        else if (strcmp(s, "info") == 0)
+            cfg->log_level = LOG_INFO;
+        else if (strcmp(s, "warn") == 0)
+            cfg->log_level = LOG_WARN;
+        else if (strcmp(s, "error") == 0)
+            cfg->log_level = LOG_ERROR;
+        else
+            return config__bad(errbuf, errlen, "LOG_LEVEL",
+                               "debug, info, warn or error");
+    }
+    if ((s = getenv("PUBLIC_BASE_URL")) != NULL && *s) {
+        size_t len = strlen(s);
+        if (!config__valid_origin(s) && !((strncmp(s, "http://", 7) == 0 ||
+                                            strncmp(s, "https://", 8) == 0) &&
+                                           strchr(s, ' ') == NULL))
+            return config__bad(errbuf, errlen, "PUBLIC_BASE_URL",
+                               "an absolute http:// or https:// URL");
+        cfg->public_base_url = strdup(s);
+        if (cfg->public_base_url == NULL)
+            return -1;
+        /* A trailing slash would double up when paths are appended. */
+        while (len > 0 && cfg->public_base_url[len - 1] == '/')
+            cfg->public_base_url[--len] = '\0';
+    } else {
+        snprintf(buf, sizeof(buf), "http://localhost:%u", cfg->port);
+        cfg->public_base_url = strdup(buf);
+        if (cfg->public_base_url == NULL)
+            return -1;
+    }
+    return config__load_cors(cfg, errbuf, errlen);
+}
+
+void config_cleanup(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->database_url);
+    free(cfg->host);
+    free(cfg->spec_file);
+    free(cfg->public_base_url);
+    if (cfg->cors_origins != NULL)
+        for (size_t i = 0; i < cfg->cors_count; i++)
+            free(cfg->cors_origins[i]);
+    free(cfg->cors_origins);
+    memset(cfg, 0, sizeof(*cfg));
+}
