@@ -100,6 +100,11 @@ static void server__dispatch(struct request *r)
         problem_reply(r, 500, "internal", NULL, NULL, NULL);
         return;
     }
+    if (r->too_large) {
+        /* The same answer a Content-Length over the limit gets at once. */
+        http__body(r);
+        goto out;
+    }
     rc = router_match(r->spec, r->method, r->path, m);
     if (strcmp(r->method, "OPTIONS") == 0 &&
         (rc == ROUTER_OK || rc == ROUTER_METHOD_NOT_ALLOWED)) {
@@ -208,14 +213,15 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         if (r->too_large)
             return MHD_YES;
         if (n > r->cfg->max_body_bytes - r->raw_len) {
-            /* A chunked upload has no length to check up front; stop
-             * buffering the moment it passes the limit. */
+            /* A chunked upload has no length to check up front. Stop
+             * buffering the moment it passes the limit; libmicrohttpd
+             * 0.9.75 cannot queue a response mid-upload, so the rest is
+             * drained and discarded and the 413 goes out at the end. */
             r->too_large = true;
             free(r->raw_body);
             r->raw_body = NULL;
             r->raw_len = r->raw_cap = 0;
-            http__body(r);
-            return (enum MHD_Result)http__respond(r);
+            return MHD_YES;
         }
         if (r->raw_len + n + 1 > r->raw_cap) {
             size_t cap = r->raw_cap ? r->raw_cap * 2 : 4096;
