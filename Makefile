@@ -39,9 +39,9 @@ all: deps build/medqa
 deps:
 	@scripts/deps.sh
 
-$(GEN_SRC): openapi/openapi.yaml $(MIGRATIONS) scripts/embed.sh
+$(GEN_SRC): openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
-	scripts/embed.sh $@ openapi/openapi.yaml $(MIGRATIONS)
+	scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)

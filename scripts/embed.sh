@@ -1,9 +1,10 @@
 #!/bin/sh
 # Writes a C file holding the spec and every migration as byte arrays.
-# Usage: scripts/embed.sh OUT.c openapi/openapi.yaml migrations/*.sql
+# Usage: scripts/embed.sh OUT.c openapi/openapi.yaml demo.json migrations/*.sql
 set -eu
 out=$1; shift
 spec=$1; shift
+demo=$1; shift
 tmp="$out.tmp"
 emit() { # name var file
     printf 'static const unsigned char %s[] = {\n' "$2"
@@ -16,6 +17,9 @@ emit() { # name var file
     emit openapi.yaml spec_data "$spec"
     printf 'const struct asset assets_openapi_yaml = {"openapi.yaml", spec_data, %s};\n\n' \
         "$(wc -c < "$spec" | tr -d ' ')"
+    emit demo.json demo_data "$demo"
+    printf 'const struct asset assets_demo_json = {"demo.json", demo_data, %s};\n\n' \
+        "$(wc -c < "$demo" | tr -d ' ')"
     i=0
     for f in "$@"; do
         emit "$(basename "$f")" "mig_$i" "$f"

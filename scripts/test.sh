@@ -47,6 +47,7 @@ if scripts/pg.sh start "$tmp/pg" "$pgport" &&
     export MEDQA_BIN=$top/build/asan/medqa
     export MEDQA_PG_SOCK=$tmp/pg/sock MEDQA_PG_PORT=$pgport
     export MEDQA_TMP=$tmp
+    export CURSOR_SECRET=test-secret-0123456789abcdef0123456789abcdef
     node tests/integration/run.mjs >"$tmp/integration.out"
     rc=$?
     cat "$tmp/integration.out"

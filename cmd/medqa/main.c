@@ -2,6 +2,7 @@
  * `migrate` brings the schema up to date, `keys` manages API keys and
  * `seed` loads data. Configuration comes from the environment only. */
 #include "medqa/assets.h"
+#include "medqa/cli.h"
 #include "medqa/config.h"
 #include "medqa/db.h"
 #include "medqa/handlers.h"
@@ -27,12 +28,17 @@ static void main__usage(FILE *f)
             "commands:\n"
             "  serve                 run the HTTP API on HOST:PORT\n"
             "  migrate               apply the database migrations\n"
+            "  keys create --role R [--doctor ID] --name N\n"
+            "                        make an API key (printed once, last)\n"
+            "  keys list             list API keys (never the secrets)\n"
+            "  keys revoke ID        revoke an API key\n"
+            "  seed --demo           load the demo questions (idempotent)\n"
             "  --help                show this text\n"
             "  --version             print the version\n"
             "\n"
             "Configuration is read from the environment: DATABASE_URL, "
             "PORT, HOST,\nWORKERS, LOG_LEVEL, MAX_BODY_BYTES, "
-            "PUBLIC_BASE_URL, CORS_ORIGINS.\n");
+            "PUBLIC_BASE_URL, CORS_ORIGINS,\nCURSOR_SECRET.\n");
 }
 
 /* Reads a whole file into a new buffer (for MEDQA_SPEC_FILE). */
@@ -105,7 +111,7 @@ static int main__need_db(const struct config *cfg)
     return 0;
 }
 
-static int main__serve(const struct config *cfg)
+static int main__serve(struct config *cfg)
 {
     struct spec *spec = NULL;
     struct http_server *srv = NULL;
@@ -117,6 +123,12 @@ static int main__serve(const struct config *cfg)
 
     if (main__need_db(cfg) != 0)
         return 1;
+    if (cfg->cursor_secret == NULL) {
+        fprintf(stderr, "medqa: CURSOR_SECRET: not set; accepts a random "
+                        "string of at least 32 characters, the same on "
+                        "every instance\n");
+        return 2;
+    }
     if (main__load_spec(cfg, &spec) != 0)
         return 1;
     if (db_init(cfg->database_url) != 0 ||
@@ -136,6 +148,18 @@ static int main__serve(const struct config *cfg)
         goto out;
     }
     snprintf(port, sizeof(port), "%u", http_server_port(srv));
+    if (cfg->port == 0 && getenv("PUBLIC_BASE_URL") == NULL) {
+        /* PORT=0 (tests): the default origin names the port the kernel
+         * chose. Set before "listening" is logged, which is what clients
+         * wait for. */
+        char origin[64];
+        snprintf(origin, sizeof(origin), "http://localhost:%s", port);
+        char *copy = strdup(origin);
+        if (copy != NULL) {
+            free(cfg->public_base_url);
+            cfg->public_base_url = copy;
+        }
+    }
     log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
             NULL);
     sigwait(&sigs, &sig);
@@ -203,6 +227,10 @@ int main(int argc, char **argv)
         rc = main__serve(&cfg);
     } else if (strcmp(argv[1], "migrate") == 0) {
         rc = main__migrate(&cfg);
+    } else if (strcmp(argv[1], "seed") == 0) {
+        rc = cli_seed(argc - 2, argv + 2, &cfg);
+    } else if (strcmp(argv[1], "keys") == 0) {
+        rc = cli_keys(argc - 2, argv + 2, &cfg);
     } else {
         fprintf(stderr, "medqa: unknown command '%s'\n", argv[1]);
         main__usage(stderr);

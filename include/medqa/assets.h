@@ -13,6 +13,7 @@ struct asset {
 };
 
 extern const struct asset assets_openapi_yaml;
+extern const struct asset assets_demo_json;
 /* Sorted by name, which is the order they apply in. */
 extern const struct asset assets_migrations[];
 extern const size_t assets_nmigrations;

@@ -16,6 +16,8 @@ struct config {
     char *public_base_url; /* origin used in `url`, `Location`, `Link` */
     char **cors_origins;   /* NULL-terminated list, may be empty */
     size_t cors_count;
+    char *cursor_secret;   /* CURSOR_SECRET: seals pagination cursors; the
+                              same on every instance */
     char *spec_file;       /* MEDQA_SPEC_FILE: load this instead of the
                               embedded spec (development and tests) */
 };

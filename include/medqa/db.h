@@ -48,12 +48,27 @@ int db_acquire(struct db_conn **out);
 int db_query(struct db_conn *c, const struct db_statement *st,
              const char *const *params, bool idempotent, PGresult **out);
 
+/* Like db_query() for SQL composed at run time from constant fragments
+ * (never from input): list queries whose WHERE clause depends on which
+ * filters a request uses. The statement is prepared on this connection
+ * under `name` the first time it is used there, so each combination gets
+ * its own plan and is parsed once per connection. */
+int db_query_named(struct db_conn *c, const char *name, const char *sql,
+                   int nparams, const char *const *params, bool idempotent,
+                   PGresult **out);
+
 /* Runs a plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
 int db_command(struct db_conn *c, const char *sql);
 
 /* The SQLSTATE of the last failed statement on `c` ("" when none), e.g.
  * "23505" for a unique violation. */
 const char *db_sqlstate(const struct db_conn *c);
+
+/* The primary message and the HINT of the last failure. medqa's own SQL
+ * functions raise MQxxx errors whose message is written for API clients
+ * and whose hint is a JSON pointer into the request body. */
+const char *db_error_message(const struct db_conn *c);
+const char *db_error_hint(const struct db_conn *c);
 
 /* The server's message of the last failure, for the log only (it may name
  * tables; never send it to a client). */

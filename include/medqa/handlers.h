@@ -28,5 +28,24 @@ int handle_get_readyz(struct request *r);
 int handle_get_openapi_json(struct request *r);
 int handle_get_openapi_yaml(struct request *r);
 int handle_list_departments(struct request *r);
+int handle_list_questions(struct request *r);
+int handle_get_question(struct request *r);
+int handle_create_question(struct request *r);
+int handle_patch_question(struct request *r);
+int handle_delete_question(struct request *r);
+int handle_list_question_replies(struct request *r);
+int handle_list_replies(struct request *r);
+int handle_get_reply(struct request *r);
+int handle_create_reply(struct request *r);
+int handle_patch_reply(struct request *r);
+int handle_delete_reply(struct request *r);
+int handle_list_topics(struct request *r);
+int handle_get_topic(struct request *r);
+int handle_create_topic(struct request *r);
+int handle_patch_topic(struct request *r);
+int handle_delete_topic(struct request *r);
+int handle_list_doctors(struct request *r);
+int handle_get_doctor(struct request *r);
+int handle_list_changes(struct request *r);
 
 #endif

@@ -121,6 +121,10 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
     cfg->database_url = config__dup_env("DATABASE_URL");
     cfg->host = config__dup_env("HOST");
     cfg->spec_file = config__dup_env("MEDQA_SPEC_FILE");
+    cfg->cursor_secret = config__dup_env("CURSOR_SECRET");
+    if (cfg->cursor_secret != NULL && strlen(cfg->cursor_secret) < 32)
+        return config__bad(errbuf, errlen, "CURSOR_SECRET",
+                           "a random string of at least 32 characters");
 
     if ((s = getenv("PORT")) != NULL && *s) {
         if (config__ulong(s, 0, 65535, &v) != 0)
@@ -183,6 +187,7 @@ void config_cleanup(struct config *cfg)
     free(cfg->database_url);
     free(cfg->host);
     free(cfg->spec_file);
+    free(cfg->cursor_secret);
     free(cfg->public_base_url);
     if (cfg->cors_origins != NULL)
         for (size_t i = 0; i < cfg->cors_count; i++)

@@ -18,8 +18,13 @@
 struct db_conn {
     PGconn *pg;
     bool prepared;
+    char **named;   /* db_query_named() statements prepared here */
+    size_t nnamed;
+    size_t named_cap;
     char sqlstate[6];
     char error[256];
+    char message[256]; /* the primary message alone */
+    char hint[128];
     struct db_conn *next; /* in db__all, for db_shutdown() */
 };
 
@@ -80,6 +85,13 @@ static void db__note_error(struct db_conn *c, const PGresult *res)
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
 
+    const char *primary =
+        res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)
+                           : NULL;
+
+    snprintf(c->message, sizeof(c->message), "%s", primary ? primary : "");
+    snprintf(c->hint, sizeof(c->hint), "%s", hint ? hint : "");
     snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
     snprintf(c->error, sizeof(c->error), "%s", msg ? msg : "");
     size_t len = strlen(c->error);
@@ -110,9 +122,20 @@ static int db__prepare_all(struct db_conn *c)
     return DB_OK;
 }
 
+static void db__forget_named(struct db_conn *c)
+{
+    for (size_t i = 0; i < c->nnamed; i++)
+        free(c->named[i]);
+    free(c->named);
+    c->named = NULL;
+    c->nnamed = c->named_cap = 0;
+}
+
 static int db__connect(struct db_conn *c)
 {
     char err[256];
+
+    db__forget_named(c);
 
     if (c->pg != NULL) {
         PQfinish(c->pg);
@@ -180,6 +203,73 @@ int db_query(struct db_conn *c, const struct db_statement *st,
     return DB_EUNAVAILABLE;
 }
 
+static bool db__has_named(const struct db_conn *c, const char *name)
+{
+    for (size_t i = 0; i < c->nnamed; i++)
+        if (strcmp(c->named[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int db__prepare_named(struct db_conn *c, const char *name,
+                             const char *sql, int nparams)
+{
+    if (c->nnamed == c->named_cap) {
+        size_t cap = c->named_cap ? c->named_cap * 2 : 16;
+        char **grown = realloc(c->named, cap * sizeof(*grown));
+        if (grown == NULL)
+            return DB_ENOMEM;
+        c->named = grown;
+        c->named_cap = cap;
+    }
+    char *copy = strdup(name);
+    if (copy == NULL)
+        return DB_ENOMEM;
+    PGresult *res = PQprepare(c->pg, name, sql, nparams, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        db__note_error(c, res);
+        PQclear(res);
+        free(copy);
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            return DB_EUNAVAILABLE;
+        log_msg(LOG_ERROR, "cannot prepare statement", "statement", name,
+                "error", c->error, NULL);
+        return DB_EQUERY;
+    }
+    PQclear(res);
+    c->named[c->nnamed++] = copy;
+    return DB_OK;
+}
+
+int db_query_named(struct db_conn *c, const char *name, const char *sql,
+                   int nparams, const char *const *params, bool idempotent,
+                   PGresult **out)
+{
+    struct db_statement st = {name, sql, nparams};
+    int rc;
+
+    *out = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!db__has_named(c, name)) {
+            rc = db__prepare_named(c, name, sql, nparams);
+            if (rc == DB_EUNAVAILABLE && attempt == 0 && idempotent &&
+                db__connect(c) == DB_OK)
+                continue;
+            if (rc != DB_OK)
+                return rc;
+        }
+        rc = db_query(c, &st, params, false, out);
+        if (rc != DB_EUNAVAILABLE || !idempotent || attempt == 1)
+            return rc;
+        /* db_query reconnected, which forgot the named statements; the
+         * loop prepares this one again and retries once. */
+        if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+            if (db__connect(c) != DB_OK)
+                return DB_EUNAVAILABLE;
+    }
+    return DB_EUNAVAILABLE;
+}
+
 int db_command(struct db_conn *c, const char *sql)
 {
     PGresult *res = PQexec(c->pg, sql);
@@ -198,6 +288,16 @@ const char *db_sqlstate(const struct db_conn *c)
     return c->sqlstate;
 }
 
+const char *db_error_message(const struct db_conn *c)
+{
+    return c->message;
+}
+
+const char *db_error_hint(const struct db_conn *c)
+{
+    return c->hint;
+}
+
 const char *db_last_error(const struct db_conn *c)
 {
     return c->error;
@@ -213,6 +313,7 @@ void db_shutdown(void)
         struct db_conn *next = c->next;
         if (c->pg != NULL)
             PQfinish(c->pg);
+        db__forget_named(c);
         free(c);
         c = next;
     }

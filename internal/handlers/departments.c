@@ -9,7 +9,8 @@
 static const char departments__list_sql[] =
     "SELECT json_build_object("
     "  'data', coalesce(json_agg(json_build_object("
-    "      'slug', d.slug, 'name', d.name) ORDER BY d.name), '[]'::json),"
+    "      'slug', d.slug, 'name', d.name, 'question_count', d.question_count)"
+    "      ORDER BY d.name), '[]'::json),"
     "  'next_cursor', NULL)::text "
     "FROM departments d";
 

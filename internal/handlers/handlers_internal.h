@@ -11,4 +11,18 @@ extern const size_t health_nstatements;
 extern const struct db_statement departments_statements[];
 extern const size_t departments_nstatements;
 
+extern const struct db_statement idempotency_statements[];
+extern const size_t idempotency_nstatements;
+
+extern const struct db_statement questions_statements[];
+extern const size_t questions_nstatements;
+extern const struct db_statement replies_statements[];
+extern const size_t replies_nstatements;
+extern const struct db_statement topics_statements[];
+extern const size_t topics_nstatements;
+extern const struct db_statement doctors_statements[];
+extern const size_t doctors_nstatements;
+extern const struct db_statement changes_statements[];
+extern const size_t changes_nstatements;
+
 #endif

@@ -1,5 +1,6 @@
 /* handlers/table — the one place where operationIds meet C functions. */
 #include "handlers_internal.h"
+#include "medqa/auth.h"
 #include "medqa/db.h"
 #include "medqa/handlers.h"
 #include "medqa/spec.h"
@@ -15,6 +16,25 @@ static const struct handler_entry handlers__table[] = {
     {"getOpenapiJson", handle_get_openapi_json},
     {"getOpenapiYaml", handle_get_openapi_yaml},
     {"listDepartments", handle_list_departments},
+    {"listQuestions", handle_list_questions},
+    {"getQuestion", handle_get_question},
+    {"createQuestion", handle_create_question},
+    {"patchQuestion", handle_patch_question},
+    {"deleteQuestion", handle_delete_question},
+    {"listQuestionReplies", handle_list_question_replies},
+    {"listReplies", handle_list_replies},
+    {"getReply", handle_get_reply},
+    {"createReply", handle_create_reply},
+    {"patchReply", handle_patch_reply},
+    {"deleteReply", handle_delete_reply},
+    {"listTopics", handle_list_topics},
+    {"getTopic", handle_get_topic},
+    {"createTopic", handle_create_topic},
+    {"patchTopic", handle_patch_topic},
+    {"deleteTopic", handle_delete_topic},
+    {"listDoctors", handle_list_doctors},
+    {"getDoctor", handle_get_doctor},
+    {"listChanges", handle_list_changes},
 };
 
 #define HANDLERS_COUNT (sizeof(handlers__table) / sizeof(handlers__table[0]))
@@ -48,8 +68,15 @@ int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
 
 int handlers_register_statements(void)
 {
-    if (db_register(health_statements, health_nstatements) != 0 ||
-        db_register(departments_statements, departments_nstatements) != 0)
+    if (db_register(auth_statements, auth_nstatements) != 0 ||
+        db_register(health_statements, health_nstatements) != 0 ||
+        db_register(departments_statements, departments_nstatements) != 0 ||
+        db_register(idempotency_statements, idempotency_nstatements) != 0 ||
+        db_register(questions_statements, questions_nstatements) != 0 ||
+        db_register(replies_statements, replies_nstatements) != 0 ||
+        db_register(topics_statements, topics_nstatements) != 0 ||
+        db_register(doctors_statements, doctors_nstatements) != 0 ||
+        db_register(changes_statements, changes_nstatements) != 0)
         return -1;
     return 0;
 }

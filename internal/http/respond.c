@@ -81,11 +81,16 @@ int http__respond(struct request *r)
     struct MHD_Response *resp = NULL;
     enum MHD_Result ret;
 
-    if (is_read && status == 200 && !r->no_etag && r->body_out != NULL) {
+    /* A write's answer carries the new representation's tag too, so the
+     * client can send it back in If-Match without another GET. */
+    int tagged = (is_read && status == 200) ||
+                 (status == 201 || (status == 200 &&
+                                    strcmp(r->method, "PATCH") == 0));
+    if (tagged && !r->no_etag && r->body_out != NULL) {
         http__etag(r->body_out, r->body_out_len, tag);
         const char *inm = MHD_lookup_connection_value(
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-        if (http__etag_matches(inm, tag)) {
+        if (is_read && http__etag_matches(inm, tag)) {
             status = 304;
             r->status = 304;
         }

@@ -8,6 +8,7 @@
 #include "medqa/http.h"
 
 #include "http_internal.h"
+#include "medqa/auth.h"
 #include "medqa/config.h"
 #include "medqa/handlers.h"
 #include "medqa/log.h"
@@ -124,6 +125,10 @@ static void server__dispatch(struct request *r)
         goto out;
     }
     r->op = m->op;
+    /* Who is asking comes before what they ask: a caller without the
+     * right key learns nothing from validation errors. */
+    if (auth_authenticate(r) != 0)
+        goto out;
     errors = json_array();
     if (errors == NULL) {
         problem_reply(r, 500, "internal", NULL, NULL, NULL);

@@ -61,6 +61,7 @@ export async function startMedqa({ db, env = {}, url } = {}) {
       HOST: '127.0.0.1',
       WORKERS: '2',
       LOG_LEVEL: 'info',
+      CURSOR_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
       ...env,
     },
   });

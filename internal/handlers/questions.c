@@ -1,0 +1,318 @@
+/* handlers/questions — /questions and /questions/{id}.
+ *
+ * Reads are one prepared round trip each; PostgreSQL builds the JSON
+ * (mq_question_json) and the text goes to the client untouched. Writes
+ * call one PL/pgSQL function each, so every write, its topics and its
+ * change event commit together or not at all. */
+#include "common.h"
+#include "handlers_internal.h"
+#include "querybuf.h"
+
+#include "medqa/auth.h"
+#include "medqa/config.h"
+#include "medqa/handlers.h"
+#include "medqa/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define Q_TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+const struct db_statement questions_statements[] = {
+    {"question_get",
+     "SELECT mq_question_json(q, $1)::text, "
+     "CASE WHEN $3::boolean THEN (SELECT coalesce(json_agg(mq_reply_json(r) "
+     "  ORDER BY r.replied_at, r.id), '[]'::json) FROM replies r "
+     "  WHERE r.question_id = q.id AND r.deleted_at IS NULL)::text END, "
+     "mq_ts(q.deleted_at) "
+     "FROM questions q WHERE q.id = $2::uuid "
+     "AND (q.deleted_at IS NULL OR $4::boolean)",
+     4},
+    {"question_create",
+     "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j",
+     2},
+    {"question_patch",
+     "SELECT j::text FROM mq_patch_question($1::uuid, $2::jsonb, "
+     "$3::text[], $4) AS j",
+     4},
+    {"question_delete", "SELECT mq_delete_question($1::uuid)", 1},
+};
+const size_t questions_nstatements =
+    sizeof(questions_statements) / sizeof(questions_statements[0]);
+
+/* Inserts `,"key":value` before the final '}' of a JSON object text. */
+static char *questions__splice(const char *obj, size_t len, const char *key,
+                               const char *value, int quote)
+{
+    size_t vlen = strlen(value);
+    size_t klen = strlen(key);
+    char *out = malloc(len + klen + vlen + 8);
+
+    if (out == NULL || len < 2 || obj[len - 1] != '}') {
+        free(out);
+        return NULL;
+    }
+    size_t n = len - 1;
+    memcpy(out, obj, n);
+    n += (size_t)sprintf(out + n, ",\"%s\":%s", key, quote ? "\"" : "");
+    memcpy(out + n, value, vlen);
+    n += vlen;
+    n += (size_t)sprintf(out + n, "%s}", quote ? "\"" : "");
+    return out;
+}
+
+int handle_get_question(struct request *r)
+{
+    const json_t *include = request_param(r, "include");
+    bool with_replies = false;
+    bool editor = (r->role & AUTH_ROLE_EDITOR) != 0;
+    struct db_conn *c = hx_conn(r);
+    PGresult *res = NULL;
+    size_t i;
+    const json_t *v;
+
+    if (c == NULL)
+        return 0;
+    json_array_foreach(include, i, v)
+    {
+        if (strcmp(json_string_value(v), "replies") == 0)
+            with_replies = true;
+    }
+    const char *params[4] = {r->cfg->public_base_url,
+                             request_param_str(r, "id"),
+                             with_replies ? "true" : "false",
+                             editor ? "true" : "false"};
+    int rc = db_query(c, &questions_statements[0], params, true, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return problem_reply(r, 404, "not-found", NULL,
+                             "No question with that id.", NULL);
+    }
+    if (!with_replies && PQgetisnull(res, 0, 2))
+        return request_reply_pg(r, 200, res);
+
+    /* The page view: the question with its replies (and, for editors,
+     * when it was hidden) in one body. */
+    char *body = NULL, *next = NULL;
+    const char *cur = PQgetvalue(res, 0, 0);
+    size_t len = (size_t)PQgetlength(res, 0, 0);
+    if (with_replies) {
+        body = questions__splice(cur, len, "replies", PQgetvalue(res, 0, 1),
+                                 0);
+        if (body == NULL)
+            goto fail;
+        cur = body;
+        len = strlen(body);
+    }
+    if (!PQgetisnull(res, 0, 2)) {
+        next = questions__splice(cur, len, "deleted_at",
+                                 PQgetvalue(res, 0, 2), 1);
+        free(body);
+        body = next;
+        if (body == NULL)
+            goto fail;
+        r->private_data = true;
+    }
+    PQclear(res);
+    return request_reply_owned(r, 200, "application/json", body,
+                               strlen(body));
+fail:
+    PQclear(res);
+    return -1;
+}
+
+static const char *questions__sort(const struct request *r)
+{
+    const char *s = request_param_str(r, "sort");
+    return s ? s : "newest";
+}
+
+int handle_list_questions(struct request *r)
+{
+    const char *sort = questions__sort(r);
+    const char *q = request_param_str(r, "q");
+    const char *v;
+    int limit = hx_limit(r);
+    char limit_text[16];
+    struct cursor cur;
+    struct querybuf b;
+    PGresult *res = NULL;
+    int tsq = 0;
+
+    if (strcmp(sort, "relevance") == 0 && q == NULL)
+        return problem_validation(
+            r, json_pack("[{s:s, s:s, s:s}]", "parameter", "sort", "in",
+                         "query", "detail", "relevance needs q"));
+    if (hx_cursor(r, sort, 2, &cur) != 0)
+        return 0;
+    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
+
+    qb_init(&b, "ql");
+    qb_add(&b, "SELECT mq_question_json(q, $1)::text, ");
+    qb_param(&b, r->cfg->public_base_url);
+    qb_param(&b, limit_text);
+    if (q != NULL) {
+        /* $3 is the search query; websearch syntax never raises on odd
+         * input, so a stray quote is just a word. */
+        tsq = qb_param(&b, q);
+        qb_shape(&b, 'q');
+    }
+    if (strcmp(sort, "relevance") == 0) {
+        char frag[160];
+        snprintf(frag, sizeof(frag),
+                 "ts_rank_cd(q.search, websearch_to_tsquery('english', "
+                 "$%d))::text, ",
+                 tsq);
+        qb_add(&b, frag);
+    } else if (strcmp(sort, "updated") == 0) {
+        qb_add(&b, Q_TS("q.updated_at") ", ");
+    } else {
+        qb_add(&b, Q_TS("q.asked_at") ", ");
+    }
+    qb_add(&b, "q.id::text FROM questions q WHERE q.deleted_at IS NULL");
+    if (tsq) {
+        char frag[128];
+        snprintf(frag, sizeof(frag),
+                 " AND q.search @@ websearch_to_tsquery('english', $%d)",
+                 tsq);
+        qb_add(&b, frag);
+    }
+    if ((v = request_param_str(r, "department")) != NULL) {
+        qb_filter(&b, " AND q.department_slug = $%d", v);
+        qb_shape(&b, 'd');
+    }
+    if ((v = request_param_str(r, "topic")) != NULL) {
+        qb_filter(&b,
+                  " AND EXISTS (SELECT 1 FROM question_topics qt JOIN "
+                  "topics t ON t.id = qt.topic_id WHERE qt.question_id = "
+                  "q.id AND t.slug = $%d AND t.deleted_at IS NULL)",
+                  v);
+        qb_shape(&b, 't');
+    }
+    if ((v = request_param_str(r, "doctor")) != NULL) {
+        qb_filter(&b,
+                  " AND EXISTS (SELECT 1 FROM replies rp WHERE "
+                  "rp.question_id = q.id AND rp.doctor_id = $%d::uuid AND "
+                  "rp.deleted_at IS NULL)",
+                  v);
+        qb_shape(&b, 'o');
+    }
+    if ((v = request_param_str(r, "state")) != NULL) {
+        qb_filter(&b, " AND q.state = $%d", v);
+        qb_shape(&b, 's');
+    }
+    if ((v = request_param_str(r, "language")) != NULL) {
+        qb_filter(&b, " AND q.language = $%d", v);
+        qb_shape(&b, 'l');
+    }
+    if ((v = request_param_str(r, "asked_after")) != NULL) {
+        qb_filter(&b, " AND q.asked_at > $%d::timestamptz", v);
+        qb_shape(&b, 'a');
+    }
+    if ((v = request_param_str(r, "asked_before")) != NULL) {
+        qb_filter(&b, " AND q.asked_at < $%d::timestamptz", v);
+        qb_shape(&b, 'b');
+    }
+    if ((v = request_param_str(r, "updated_since")) != NULL) {
+        qb_filter(&b, " AND q.updated_at >= $%d::timestamptz", v);
+        qb_shape(&b, 'u');
+    }
+    qb_shape(&b, '_');
+    qb_shape(&b, sort[0]);
+    if (cur.nkeys == 2) {
+        int a = qb_param(&b, cur.keys[0]);
+        int id = qb_param(&b, cur.keys[1]);
+        char frag[256];
+        if (strcmp(sort, "relevance") == 0)
+            snprintf(frag, sizeof(frag),
+                     " AND (ts_rank_cd(q.search, websearch_to_tsquery("
+                     "'english', $%d)), q.id) < ($%d::real, $%d::uuid)",
+                     tsq, a, id);
+        else if (strcmp(sort, "updated") == 0)
+            snprintf(frag, sizeof(frag),
+                     " AND (q.updated_at, q.id) < ($%d::timestamptz, "
+                     "$%d::uuid)",
+                     a, id);
+        else if (strcmp(sort, "oldest") == 0)
+            snprintf(frag, sizeof(frag),
+                     " AND (q.asked_at, q.id) > ($%d::timestamptz, "
+                     "$%d::uuid)",
+                     a, id);
+        else
+            snprintf(frag, sizeof(frag),
+                     " AND (q.asked_at, q.id) < ($%d::timestamptz, "
+                     "$%d::uuid)",
+                     a, id);
+        qb_add(&b, frag);
+        qb_shape(&b, 'c');
+    }
+    if (strcmp(sort, "relevance") == 0) {
+        char frag[160];
+        snprintf(frag, sizeof(frag),
+                 " ORDER BY ts_rank_cd(q.search, websearch_to_tsquery("
+                 "'english', $%d)) DESC, q.id DESC",
+                 tsq);
+        qb_add(&b, frag);
+    } else if (strcmp(sort, "updated") == 0) {
+        qb_add(&b, " ORDER BY q.updated_at DESC, q.id DESC");
+    } else if (strcmp(sort, "oldest") == 0) {
+        qb_add(&b, " ORDER BY q.asked_at ASC, q.id ASC");
+    } else {
+        qb_add(&b, " ORDER BY q.asked_at DESC, q.id DESC");
+    }
+    qb_add(&b, " LIMIT $2");
+    if (b.overflow)
+        return problem_db(r, DB_EQUERY);
+
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return 0;
+    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true,
+                            &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    return hx_reply_page(r, res, limit, sort, 2);
+}
+
+int handle_create_question(struct request *r)
+{
+    const char *params[2] = {r->raw_body, r->cfg->public_base_url};
+
+    return hx_create(r, &questions_statements[1], params, "/questions/", 1);
+}
+
+int handle_patch_question(struct request *r)
+{
+    char tags[1200];
+    struct db_conn *c = hx_conn(r);
+    PGresult *res = NULL;
+
+    if (c == NULL)
+        return 0;
+    const char *params[4] = {request_param_str(r, "id"), r->raw_body,
+                             hx_if_match(r, tags, sizeof(tags)),
+                             r->cfg->public_base_url};
+    int rc = db_query(c, &questions_statements[2], params, false, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    return request_reply_pg(r, 200, res);
+}
+
+int handle_delete_question(struct request *r)
+{
+    struct db_conn *c = hx_conn(r);
+    PGresult *res = NULL;
+
+    if (c == NULL)
+        return 0;
+    const char *params[1] = {request_param_str(r, "id")};
+    int rc = db_query(c, &questions_statements[3], params, false, &res);
+    PQclear(res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    return request_reply_empty(r, 204);
+}
