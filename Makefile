@@ -41,25 +41,33 @@ deps:
 
 $(GEN_SRC): openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
-	scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+
+# V=1 shows the full compiler command lines.
+Q := $(if $(V),,@)
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -c $< -o $@
 
 build/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC asan $<")
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 build/medqa: $(REL_OBJS) build/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(REL_CFLAGS) $^ -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) $^ -o $@ $(LDLIBS)
 
 build/asan/medqa: $(ASAN_OBJS) build/asan/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(ASAN_CFLAGS) $^ -o $@ $(LDLIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ -o $@ $(LDLIBS)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(LDLIBS) -lcmocka
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 asan: deps build/asan/medqa $(UNIT_BINS)
 

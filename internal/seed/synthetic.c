@@ -1136,15 +1136,18 @@ struct syn_str {
     size_t len;
 };
 
-static void syn_add(struct syn_str *b, const char *s)
+static void syn_addn(struct syn_str *b, const char *s, size_t n)
 {
-    size_t n = strlen(s);
-
     if (n > sizeof(b->s) - 1 - b->len)
         n = sizeof(b->s) - 1 - b->len;
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
+}
+
+static void syn_add(struct syn_str *b, const char *s)
+{
+    syn_addn(b, s, strlen(s));
 }
 
 /* Everything a template may name, chosen once per question (or reply). */
@@ -1162,13 +1165,15 @@ static void syn_expand(struct syn_str *b, const char *tmpl,
     size_t start = b->len;
 
     for (const char *t = tmpl; *t != '\0'; t++) {
-        if (*t != '%' || t[1] == '\0') {
-            char one[2] = {*t, '\0'};
-            syn_add(b, one);
-            continue;
+        const char *pct = strchr(t, '%');
+        if (pct == NULL || pct[1] == '\0') {
+            syn_add(b, t);
+            break;
         }
+        syn_addn(b, t, (size_t)(pct - t));
+        t = pct + 1;
         const char *v = "";
-        switch (*++t) {
+        switch (*t) {
         case 'P': v = c->poss; break;
         case 'Q': v = c->title_poss; break;
         case 'S': v = c->subj; break;
@@ -1424,7 +1429,7 @@ static void syn_plan(const struct syn_gen *g, long i, struct syn_plan *p)
     unsigned want = syn_below(&r, 100);
     want = want < 55 ? 1 : want < 87 ? 2 : 3;
     unsigned ndt = syn_ndept_topics(d);
-    unsigned start = syn_below(&r, ndt);
+    unsigned start = syn_below(&r, ndt > 0 ? ndt : 1);
     for (unsigned k = 0; k < nct + ndt && (unsigned)p->ntopics < want; k++) {
         int t = k < nct ? (int)ctopics[k] - 1 : (int)((start + k) % ndt);
         if (t < 0 || g->topic_ids[p->dept][t][0] == '\0')
@@ -1566,8 +1571,11 @@ static void syn_question_text(const struct syn_gen *g, long i,
 
     bool child = syn_depts[p->dept].who == SYN_CHILD;
     syn_expand(title, syn_pick(&r, syn_titles, SYN_COUNT(syn_titles)), &c);
-    if (title->len > 200) /* never with today's vocabulary; stay valid */
-        title->len = 0, title->s[0] = '\0', syn_expand(title, "%L", &c);
+    if (title->len > 200) { /* never with today's vocabulary; stay valid */
+        title->len = 0;
+        title->s[0] = '\0';
+        syn_expand(title, "%L", &c);
+    }
 
     if (syn_below(&r, 100) < 60)
         syn_add(body,
