@@ -16,8 +16,18 @@
 -- client sent); HINT, when set, is a JSON pointer into the request body.
 --
 -- Lock order used everywhere, so concurrent writers cannot deadlock:
---   question row -> reply row (new) -> department rows -> topic rows (by id)
---   -> doctor rows (by id) -> the changes-feed lock (always taken last).
+--   rows:   reply -> question -> departments (by slug) -> topics (by id)
+--           -> doctors (by id) -> the changes-feed lock (always last);
+--   and before all of it the shared "writer gate" (mq__writer()), which
+--   mq_recount() takes exclusively before its table locks.
+-- A stress run (10 sessions, thousands of mixed writes on a few hot rows,
+-- mq_recount() among them) ends with no deadlock and counters equal to a
+-- recount.
+--
+-- Advisory lock keys (the two-integer key space; the migrator and the
+-- Idempotency-Key locks of the C code use the bigint one):
+--   (7271, 1) the changes feed, exclusive, see mq__emit();
+--   (7271, 2) the writer gate, see mq__writer() and mq_recount().
 
 -- unaccent turns "Ménière" into "Meniere" when a topic slug is derived from
 -- its name (it is a trusted extension, so a database owner may create it).
@@ -352,6 +362,16 @@ BEGIN
 END
 $$;
 
+-- The first call of every write function: the writer gate, shared. While
+-- mq_recount() holds it exclusively no write function is half-way through,
+-- and a write function never waits for it while holding another lock, so
+-- the recount's table locks cannot deadlock with API writes (taking the
+-- six table locks one by one while writers hold row locks could).
+CREATE FUNCTION mq__writer() RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock_shared(7271, 2)
+$$;
+
 -- "/asker/age_band" -> "asker.age_band", for messages.
 CREATE FUNCTION mq__label(ptr text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -505,13 +525,12 @@ BEGIN
 END
 $$;
 
--- The ids of a list of visible topic slugs: distinct (a slug listed twice
--- is one topic, not an error) and sorted, so rows are locked in id order.
--- NULL or JSON null gives the empty list. Each topic is locked FOR KEY
--- SHARE, so a concurrent mq_delete_topic (FOR UPDATE) either finishes
--- first, and the slug is then reported unknown, or waits for us.
+-- Resolves a JSON array of topic slugs to ids, in input order (a slug
+-- listed twice appears twice). NULL or JSON null gives the empty list. An
+-- unknown or deleted slug is MQ422 pointing at its index. No locks here:
+-- mq__set_topics locks, in id order, and checks again.
 CREATE FUNCTION mq__topic_ids(v jsonb, ptr text) RETURNS uuid[]
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     e jsonb;
     i bigint;
@@ -533,8 +552,7 @@ BEGIN
         END IF;
         SELECT t.id INTO tid
         FROM topics t
-        WHERE t.slug = e #>> '{}' AND t.deleted_at IS NULL
-        FOR KEY SHARE;
+        WHERE t.slug = e #>> '{}' AND t.deleted_at IS NULL;
         IF NOT FOUND THEN
             PERFORM mq__fail('MQ422',
                              format('topic "%s" does not exist',
@@ -543,17 +561,24 @@ BEGIN
         END IF;
         ids := ids || tid;
     END LOOP;
-    RETURN ARRAY(SELECT DISTINCT x FROM unnest(ids) AS x ORDER BY x);
+    RETURN ids;
 END
 $$;
 
--- Makes the question's topic links exactly `wanted` (sorted ids). Topic
--- rows whose counters change are locked in id order first, so two writers
--- touching overlapping topics cannot deadlock.
-CREATE FUNCTION mq__set_topics(qid uuid, wanted uuid[]) RETURNS void
-LANGUAGE plpgsql AS $$
+-- Makes the question's topic links exactly the topics of `listed` (ids
+-- from mq__topic_ids(v, ptr); duplicates are one link, not an error).
+-- Every topic row whose counter may change is locked in one pass in id
+-- order, the only order any write path locks several topics in, so two
+-- writers with overlapping topics cannot deadlock. A listed topic deleted
+-- by a transaction that committed since it was resolved is then reported
+-- as unknown (mq_delete_topic holds FOR UPDATE, so we waited for it).
+CREATE FUNCTION mq__set_topics(qid uuid, listed uuid[], v jsonb, ptr text)
+RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
+    wanted uuid[] := ARRAY(SELECT DISTINCT x FROM unnest(listed) AS x ORDER BY x);
     have uuid[];
+    gone uuid;
+    i integer;
 BEGIN
     SELECT coalesce(array_agg(qt.topic_id ORDER BY qt.topic_id), '{}')
     INTO have
@@ -562,10 +587,20 @@ BEGIN
     IF have = wanted THEN
         RETURN;
     END IF;
-    PERFORM 1 FROM topics t
-    WHERE t.id = ANY (have || wanted)
-    ORDER BY t.id
-    FOR NO KEY UPDATE;
+    SELECT (array_agg(l.id) FILTER (WHERE l.deleted_at IS NOT NULL
+                                     AND l.id = ANY (wanted)))[1]
+    INTO gone
+    FROM (SELECT t.id, t.deleted_at FROM topics t
+          WHERE t.id = ANY (have || wanted)
+          ORDER BY t.id
+          FOR NO KEY UPDATE) l;
+    IF gone IS NOT NULL THEN
+        i := array_position(listed, gone) - 1;
+        PERFORM mq__fail('MQ422',
+                         format('topic "%s" does not exist',
+                                left(v ->> i, 100)),
+                         ptr || '/' || i);
+    END IF;
     DELETE FROM question_topics qt
     WHERE qt.question_id = qid AND qt.topic_id <> ALL (wanted);
     INSERT INTO question_topics (question_id, topic_id)
@@ -654,7 +689,13 @@ BEGIN
         new_dept := NEW.department_slug;
     END IF;
     IF old_dept IS DISTINCT FROM new_dept THEN
-        -- One statement for both rows: the PK scan locks them in key order.
+        -- Both rows locked in slug order first: the UPDATE alone would
+        -- lock them in heap order, which differs between two moves A->B
+        -- and B->A and could deadlock them.
+        PERFORM 1 FROM departments d
+        WHERE d.slug IN (old_dept, new_dept)
+        ORDER BY d.slug
+        FOR NO KEY UPDATE;
         UPDATE departments d
         SET question_count = d.question_count
             + CASE WHEN d.slug = new_dept THEN 1 ELSE 0 END
@@ -764,6 +805,12 @@ BEGIN
         updated_at = greatest(q.updated_at, ts)
     WHERE q.id = qid;
     IF qvis AND doctor_minus IS DISTINCT FROM doctor_plus THEN
+        IF doctor_minus IS NOT NULL AND doctor_plus IS NOT NULL THEN
+            PERFORM 1 FROM doctors d
+            WHERE d.id IN (doctor_minus, doctor_plus)
+            ORDER BY d.id
+            FOR NO KEY UPDATE;
+        END IF;
         UPDATE doctors d
         SET reply_count = d.reply_count
             + CASE WHEN d.id = doctor_plus THEN 1 ELSE 0 END
@@ -834,12 +881,17 @@ CREATE TRIGGER replies_counts_update
 -- load with triggers off, or to repair). Blocks writers to the tables it
 -- reads until the caller's transaction ends, so the counts it writes are
 -- the counts of what is committed; readers are not blocked. Only rows whose
--- value changes are written.
+-- value changes are written. Safe to run while the API writes; a loader
+-- should call it in a transaction of its own, or at least before any
+-- other session writes through the API (it waits for the writer gate).
 CREATE FUNCTION mq_recount() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    LOCK TABLE departments, doctors, topics, questions, question_topics,
-               replies IN SHARE ROW EXCLUSIVE MODE;
+    -- First the writer gate (no write function is running, none starts),
+    -- then the tables, against writers that bypass the write functions.
+    PERFORM pg_advisory_xact_lock(7271, 2);
+    LOCK TABLE replies, questions, departments, question_topics, topics,
+               doctors IN SHARE ROW EXCLUSIVE MODE;
 
     UPDATE questions q
     SET reply_count = s.n, state = s.state
@@ -912,6 +964,7 @@ DECLARE
     v_email text;
     q questions;
 BEGIN
+    PERFORM mq__writer();
     PERFORM mq__object(p, '');
     v_title := mq__string(mq__field(p, 'title', '/title', true), '/title', 1, 200);
     v_body := mq__string(mq__field(p, 'body', '/body', true), '/body', 1, 10000);
@@ -942,7 +995,7 @@ BEGIN
         INSERT INTO question_contacts (question_id, email)
         VALUES (q.id, v_email);
     END IF;
-    PERFORM mq__set_topics(q.id, v_topics);
+    PERFORM mq__set_topics(q.id, v_topics, p -> 'topics', '/topics');
     PERFORM mq__emit('question.created', q.id::text);
     RETURN mq_question_json(q, base);
 END
@@ -968,6 +1021,7 @@ DECLARE
     after json;
     v_email text;
 BEGIN
+    PERFORM mq__writer();
     SELECT * INTO q FROM questions x
     WHERE x.id = mq_patch_question.id AND x.deleted_at IS NULL
     FOR UPDATE;
@@ -1031,7 +1085,8 @@ BEGIN
         WHERE x.id = q.id;
     END IF;
     IF patch ? 'topics' THEN
-        PERFORM mq__set_topics(q.id, mq__topic_ids(patch -> 'topics', '/topics'));
+        PERFORM mq__set_topics(q.id, mq__topic_ids(patch -> 'topics', '/topics'),
+                               patch -> 'topics', '/topics');
     END IF;
     IF patch ? 'contact_email' THEN
         v_email := mq__email(mq__field(patch, 'contact_email', '/contact_email',
@@ -1069,6 +1124,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     qid uuid;
 BEGIN
+    PERFORM mq__writer();
     SELECT x.id INTO qid FROM questions x
     WHERE x.id = mq_delete_question.id AND x.deleted_at IS NULL
     FOR UPDATE;
@@ -1092,6 +1148,7 @@ DECLARE
                                  THEN 'editorial' ELSE 'doctor' END);
     rep replies;
 BEGIN
+    PERFORM mq__writer();
     IF v_kind NOT IN ('doctor', 'editorial') THEN
         PERFORM mq__fail('MQ422', 'kind must be one of doctor, editorial', '/kind');
     END IF;
@@ -1159,9 +1216,11 @@ CREATE FUNCTION mq_patch_reply(id uuid, patch jsonb, if_match text[],
                                actor_doctor uuid)
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
-    rep replies := mq__lock_reply(mq_patch_reply.id, actor_doctor);
+    rep replies;
     v_body text;
 BEGIN
+    PERFORM mq__writer();
+    rep := mq__lock_reply(mq_patch_reply.id, actor_doctor);
     PERFORM mq__check_if_match(if_match, mq_reply_json(rep));
     PERFORM mq__object(patch, '');
     IF patch ? 'body' THEN
@@ -1183,8 +1242,10 @@ $$;
 CREATE FUNCTION mq_delete_reply(id uuid, actor_doctor uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    rep replies := mq__lock_reply(mq_delete_reply.id, actor_doctor);
+    rep replies;
 BEGIN
+    PERFORM mq__writer();
+    rep := mq__lock_reply(mq_delete_reply.id, actor_doctor);
     UPDATE replies r SET deleted_at = now() WHERE r.id = rep.id;
     PERFORM mq__emit('reply.deleted', rep.id::text);
 END
@@ -1203,6 +1264,7 @@ DECLARE
     v_slug text;
     t topics;
 BEGIN
+    PERFORM mq__writer();
     PERFORM mq__object(p, '');
     v_name := mq__string(mq__field(p, 'name', '/name', true), '/name', 1, 100);
     v_dept := mq__department(mq__field(p, 'department', '/department', true),
@@ -1247,6 +1309,7 @@ DECLARE
     t topics;
     n topics;
 BEGIN
+    PERFORM mq__writer();
     SELECT * INTO t FROM topics x
     WHERE x.slug = mq_patch_topic.slug AND x.deleted_at IS NULL
     FOR UPDATE;
@@ -1291,8 +1354,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     tid uuid;
 BEGIN
-    -- FOR UPDATE conflicts with the FOR KEY SHARE of mq__topic_ids, so a
-    -- question being written with this topic either lands first or sees
+    PERFORM mq__writer();
+    -- FOR UPDATE conflicts with the FOR NO KEY UPDATE of mq__set_topics,
+    -- so a question being linked to this topic either lands first or sees
     -- the topic gone.
     SELECT x.id INTO tid FROM topics x
     WHERE x.slug = mq_delete_topic.slug AND x.deleted_at IS NULL

@@ -47,5 +47,6 @@ int handle_delete_topic(struct request *r);
 int handle_list_doctors(struct request *r);
 int handle_get_doctor(struct request *r);
 int handle_list_changes(struct request *r);
+int handle_get_related(struct request *r);
 
 #endif

@@ -68,6 +68,12 @@ int hx_sql_error(struct request *r, struct db_conn *c, int rc)
                                : "invalid";
         if (status < 400 || status > 499)
             status = 0;
+    } else if (strncmp(state, "22", 2) == 0) {
+        /* Data exceptions: a value the spec allows but PostgreSQL cannot
+         * hold (year 0000, a number out of range). Bad input, not ours. */
+        status = 400;
+        slug = "invalid-value";
+        msg = "A value in the request is out of the range medqa can store.";
     } else if (strcmp(state, "23505") == 0) {
         status = 409;
         slug = "conflict";
@@ -144,6 +150,9 @@ void hx_bind(const struct request *r, char out[33])
 
     json_object_del(copy, "cursor");
     json_object_del(copy, "limit");
+    /* The operation is part of the binding: /topics and /doctors both
+     * sort by name, and one's cursor must not open the other's list. */
+    json_object_set_new(copy, " op", json_string(r->op->operation_id));
     text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
     if (text == NULL ||
         !EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL))

@@ -24,5 +24,7 @@ extern const struct db_statement doctors_statements[];
 extern const size_t doctors_nstatements;
 extern const struct db_statement changes_statements[];
 extern const size_t changes_nstatements;
+extern const struct db_statement related_statements[];
+extern const size_t related_nstatements;
 
 #endif

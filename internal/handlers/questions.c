@@ -20,16 +20,24 @@
 #define Q_TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
+/* Search relevance: English full text (title weighted above body) plus,
+ * for Chinese queries, how well the question's Chinese bigrams match. */
+#define Q_RANK                                                                 \
+    "(ts_rank_cd(q.search, websearch_to_tsquery('english', $%d)) + "          \
+    "coalesce(ts_rank_cd(q.related_terms, mq_cjk_query($%d)), 0))::real"
+
 const struct db_statement questions_statements[] = {
     {"question_get",
      "SELECT mq_question_json(q, $1)::text, "
      "CASE WHEN $3::boolean THEN (SELECT coalesce(json_agg(mq_reply_json(r) "
      "  ORDER BY r.replied_at, r.id), '[]'::json) FROM replies r "
      "  WHERE r.question_id = q.id AND r.deleted_at IS NULL)::text END, "
-     "mq_ts(q.deleted_at) "
+     "mq_ts(q.deleted_at), "
+     "CASE WHEN $5::boolean AND q.deleted_at IS NULL THEN "
+     "  mq_related(q.id, NULL, NULL, 4, $1)::text END "
      "FROM questions q WHERE q.id = $2::uuid "
      "AND (q.deleted_at IS NULL OR $4::boolean)",
-     4},
+     5},
     {"question_create",
      "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j",
      2},
@@ -67,6 +75,7 @@ int handle_get_question(struct request *r)
 {
     const json_t *include = request_param(r, "include");
     bool with_replies = false;
+    bool with_related = false;
     bool editor = (r->role & AUTH_ROLE_EDITOR) != 0;
     struct db_conn *c = hx_conn(r);
     PGresult *res = NULL;
@@ -79,11 +88,14 @@ int handle_get_question(struct request *r)
     {
         if (strcmp(json_string_value(v), "replies") == 0)
             with_replies = true;
+        else if (strcmp(json_string_value(v), "related") == 0)
+            with_related = true;
     }
-    const char *params[4] = {r->cfg->public_base_url,
+    const char *params[5] = {r->cfg->public_base_url,
                              request_param_str(r, "id"),
                              with_replies ? "true" : "false",
-                             editor ? "true" : "false"};
+                             editor ? "true" : "false",
+                             with_related ? "true" : "false"};
     int rc = db_query(c, &questions_statements[0], params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
@@ -92,7 +104,7 @@ int handle_get_question(struct request *r)
         return problem_reply(r, 404, "not-found", NULL,
                              "No question with that id.", NULL);
     }
-    if (!with_replies && PQgetisnull(res, 0, 2))
+    if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
         return request_reply_pg(r, 200, res);
 
     /* The page view: the question with its replies (and, for editors,
@@ -108,6 +120,16 @@ int handle_get_question(struct request *r)
         cur = body;
         len = strlen(body);
     }
+    if (with_related && !PQgetisnull(res, 0, 3)) {
+        next = questions__splice(cur, len, "related", PQgetvalue(res, 0, 3),
+                                 0);
+        free(body);
+        body = next;
+        if (body == NULL)
+            goto fail;
+        cur = body;
+        len = strlen(body);
+    }
     if (!PQgetisnull(res, 0, 2)) {
         next = questions__splice(cur, len, "deleted_at",
                                  PQgetvalue(res, 0, 2), 1);
@@ -117,6 +139,8 @@ int handle_get_question(struct request *r)
             goto fail;
         r->private_data = true;
     }
+    if (body == NULL) /* nothing to splice after all */
+        return request_reply_pg(r, 200, res);
     PQclear(res);
     return request_reply_owned(r, 200, "application/json", body,
                                strlen(body));
@@ -162,11 +186,8 @@ int handle_list_questions(struct request *r)
         qb_shape(&b, 'q');
     }
     if (strcmp(sort, "relevance") == 0) {
-        char frag[160];
-        snprintf(frag, sizeof(frag),
-                 "ts_rank_cd(q.search, websearch_to_tsquery('english', "
-                 "$%d))::text, ",
-                 tsq);
+        char frag[256];
+        snprintf(frag, sizeof(frag), Q_RANK "::text, ", tsq, tsq);
         qb_add(&b, frag);
     } else if (strcmp(sort, "updated") == 0) {
         qb_add(&b, Q_TS("q.updated_at") ", ");
@@ -175,10 +196,11 @@ int handle_list_questions(struct request *r)
     }
     qb_add(&b, "q.id::text FROM questions q WHERE q.deleted_at IS NULL");
     if (tsq) {
-        char frag[128];
+        char frag[256];
         snprintf(frag, sizeof(frag),
-                 " AND q.search @@ websearch_to_tsquery('english', $%d)",
-                 tsq);
+                 " AND (q.search @@ websearch_to_tsquery('english', $%d) OR "
+                 "q.related_terms @@ mq_cjk_query($%d))",
+                 tsq, tsq);
         qb_add(&b, frag);
     }
     if ((v = request_param_str(r, "department")) != NULL) {
@@ -229,8 +251,7 @@ int handle_list_questions(struct request *r)
         char frag[256];
         if (strcmp(sort, "relevance") == 0)
             snprintf(frag, sizeof(frag),
-                     " AND (ts_rank_cd(q.search, websearch_to_tsquery("
-                     "'english', $%d)), q.id) < ($%d::real, $%d::uuid)",
+                     " AND (" Q_RANK ", q.id) < ($%d::real, $%d::uuid)", tsq,
                      tsq, a, id);
         else if (strcmp(sort, "updated") == 0)
             snprintf(frag, sizeof(frag),
@@ -251,11 +272,9 @@ int handle_list_questions(struct request *r)
         qb_shape(&b, 'c');
     }
     if (strcmp(sort, "relevance") == 0) {
-        char frag[160];
-        snprintf(frag, sizeof(frag),
-                 " ORDER BY ts_rank_cd(q.search, websearch_to_tsquery("
-                 "'english', $%d)) DESC, q.id DESC",
-                 tsq);
+        char frag[256];
+        snprintf(frag, sizeof(frag), " ORDER BY " Q_RANK " DESC, q.id DESC",
+                 tsq, tsq);
         qb_add(&b, frag);
     } else if (strcmp(sort, "updated") == 0) {
         qb_add(&b, " ORDER BY q.updated_at DESC, q.id DESC");

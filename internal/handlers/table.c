@@ -35,6 +35,7 @@ static const struct handler_entry handlers__table[] = {
     {"listDoctors", handle_list_doctors},
     {"getDoctor", handle_get_doctor},
     {"listChanges", handle_list_changes},
+    {"getRelated", handle_get_related},
 };
 
 #define HANDLERS_COUNT (sizeof(handlers__table) / sizeof(handlers__table[0]))
@@ -76,7 +77,8 @@ int handlers_register_statements(void)
         db_register(replies_statements, replies_nstatements) != 0 ||
         db_register(topics_statements, topics_nstatements) != 0 ||
         db_register(doctors_statements, doctors_nstatements) != 0 ||
-        db_register(changes_statements, changes_nstatements) != 0)
+        db_register(changes_statements, changes_nstatements) != 0 ||
+        db_register(related_statements, related_nstatements) != 0)
         return -1;
     return 0;
 }

@@ -155,6 +155,10 @@ int seed_demo(PGconn *pg, char *errbuf, size_t errlen)
         if (demo__question(pg, v, &added, errbuf, errlen) != 0)
             goto rollback;
     }
+    /* Term statistics for /related's IDF weights, now that the set is in. */
+    if (demo__exec(pg, "SELECT mq_refresh_df()", 0, NULL, errbuf, errlen) <
+        0)
+        goto rollback;
     if (demo__exec(pg, "COMMIT", 0, NULL, errbuf, errlen) < 0)
         goto out;
     fprintf(stderr, "medqa: seed --demo: %d new questions (%zu in the demo "

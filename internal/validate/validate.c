@@ -407,7 +407,9 @@ static bool is_date_prefix(const char *s, size_t n)
     if (n < 10 || s[4] != '-' || s[7] != '-')
         return false;
     int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
-    if (y < 0 || m < 1 || m > 12 || d < 1)
+    /* Year 0000 is well-formed RFC 3339 but names no year PostgreSQL (or
+     * the Gregorian calendar) has: it goes from 1 BC to AD 1. */
+    if (y < 1 || m < 1 || m > 12 || d < 1)
         return false;
     return d <= days_in_month(y, m);
 }

@@ -1,0 +1,442 @@
+#!/usr/bin/env node
+// Evaluation of "Similar Q&A" (GET /related) and search (GET /questions?q=)
+// on tests/eval/dataset.json, beside a plain PostgreSQL full-text baseline.
+//
+//   node tests/eval/eval.mjs [--assert] [--verbose] [--json FILE]
+//
+// Needs the environment of tests/integration/lib/medqa.mjs: MEDQA_BIN,
+// MEDQA_PG_SOCK, MEDQA_PG_PORT (and optionally MEDQA_TMP), with a database
+// "medqa_template" already migrated in that cluster (as scripts/test.sh
+// prepares it); without the template it migrates a new database itself.
+// See tests/eval/README.md for the metrics and the floors of --assert.
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BIN, PG_SOCK, PG_PORT, TMP, dbUrl, createDb, runMedqa, startMedqa, req,
+} from '../integration/lib/medqa.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = {
+  assert: args.includes('--assert'),
+  verbose: args.includes('--verbose') || args.includes('-v'),
+  json: args.includes('--json') ? args[args.indexOf('--json') + 1] : null,
+};
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write('usage: node tests/eval/eval.mjs [--assert] [--verbose] [--json FILE]\n' +
+    'env: MEDQA_BIN, MEDQA_PG_SOCK, MEDQA_PG_PORT [, MEDQA_TMP, EVAL_DATASET, EVAL_KEEP_DB,\n' +
+    '     EVAL_POST_LOAD_SQL, EVAL_MIN_P4_EN, EVAL_MIN_P4_ZH, EVAL_MIN_HIT3, EVAL_MIN_MRR]\n');
+  process.exit(0);
+}
+for (const [k, v] of [['MEDQA_BIN', BIN], ['MEDQA_PG_SOCK', PG_SOCK], ['MEDQA_PG_PORT', PG_PORT]]) {
+  if (!v) {
+    process.stderr.write(`eval: ${k} is not set (see tests/eval/README.md)\n`);
+    process.exit(2);
+  }
+}
+
+const DATASET = process.env.EVAL_DATASET || join(here, 'dataset.json');
+const ds = JSON.parse(readFileSync(DATASET, 'utf8'));
+validateDataset(ds);
+
+/** Stops on a set that cannot measure what the metrics claim. */
+function validateDataset(d) {
+  const bad = [];
+  const keys = new Set();
+  const size = new Map();
+  for (const q of d.questions) {
+    if (keys.has(q.key)) bad.push(`duplicate key ${q.key}`);
+    keys.add(q.key);
+    if (q.cluster) size.set(q.cluster, (size.get(q.cluster) || 0) + 1);
+  }
+  for (const [c, n] of size) if (n < 5) bad.push(`cluster ${c} has ${n} members (precision@4 needs 5)`);
+  for (const x of [...d.drafts, ...d.searches]) {
+    if (!size.has(x.cluster)) bad.push(`draft or search for unknown cluster ${x.cluster}`);
+  }
+  if (bad.length) {
+    process.stderr.write('eval: dataset problems:\n' + bad.map((b) => `  ${b}\n`).join(''));
+    process.exit(2);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL through psql (scripts go through a file: the load is far larger
+// than one command-line argument may be).
+// ---------------------------------------------------------------------------
+const workDir = mkdtempSync(join(TMP, 'eval-'));
+
+function psqlFile(db, sql, { single = false } = {}) {
+  const f = join(workDir, 'q.sql');
+  writeFileSync(f, sql);
+  const a = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-tA', '-h', PG_SOCK, '-p', String(PG_PORT),
+    '-U', 'medqa', '-d', db, '-f', f];
+  if (single) a.splice(4, 0, '-1');
+  return execFileSync('psql', a, { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+}
+
+const lit = (s) => (s === null || s === undefined ? 'NULL' : `'${String(s).replace(/'/g, "''")}'`);
+
+// Fixed ids derived from the dataset's keys, so runs are reproducible.
+function uuidOf(kind, key) {
+  const h = createHash('md5').update(`medqa-eval:${kind}:${key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const AGE = ['20-29', '30-39', '40-49', '50-59', '60-69', '10-19', '70-79'];
+const GENDER = ['female', 'male', 'female', 'undisclosed', 'male', 'other'];
+
+function loadSql() {
+  const out = [];
+  const docId = new Map();
+  const topicId = new Map();
+  for (const d of ds.doctors) {
+    docId.set(d.name, uuidOf('doctor', d.name));
+    out.push(`INSERT INTO doctors (id, name, department_slug) VALUES (${lit(docId.get(d.name))}, ${lit(d.name)}, ${lit(d.department)});`);
+  }
+  for (const t of ds.topics) {
+    topicId.set(t.slug, uuidOf('topic', t.slug));
+    out.push(`INSERT INTO topics (id, slug, name, department_slug) VALUES (${lit(topicId.get(t.slug))}, ${lit(t.slug)}, ${lit(t.name)}, ${lit(t.department)});`);
+  }
+  const t0 = Date.parse('2023-01-02T08:00:00Z');
+  ds.questions.forEach((q, i) => {
+    const id = uuidOf('question', q.key);
+    const asked = new Date(t0 + i * 86400000 * 3 + (i % 7) * 3600000).toISOString();
+    out.push(`INSERT INTO questions (id, title, body, language, asker_name, asker_age_band, asker_gender, department_slug, asked_at, updated_at) VALUES (${lit(id)}, ${lit(q.title)}, ${lit(q.body)}, ${lit(q.language)}, ${lit(`Asker ${i + 1}`)}, ${lit(AGE[i % AGE.length])}, ${lit(GENDER[i % GENDER.length])}, ${lit(q.department)}, ${lit(asked)}, ${lit(asked)});`);
+    for (const s of q.topics || []) {
+      if (!topicId.has(s)) throw new Error(`${q.key}: unknown topic ${s}`);
+      out.push(`INSERT INTO question_topics (question_id, topic_id) VALUES (${lit(id)}, ${lit(topicId.get(s))});`);
+    }
+    if (q.reply) {
+      if (!docId.has(q.reply.doctor)) throw new Error(`${q.key}: unknown doctor ${q.reply.doctor}`);
+      const at = new Date(Date.parse(asked) + 26 * 3600000).toISOString();
+      out.push(`INSERT INTO replies (id, question_id, kind, doctor_id, body, replied_at, updated_at) VALUES (${lit(uuidOf('reply', q.key))}, ${lit(id)}, 'doctor', ${lit(docId.get(q.reply.doctor))}, ${lit(q.reply.body)}, ${lit(at)}, ${lit(at)});`);
+    }
+  });
+  // Counters and states are rebuilt once after a bulk load.
+  out.push('SELECT mq_recount();');
+  return out.join('\n') + '\n';
+}
+
+// Whatever a bulk load must be followed by for /related to see the rows.
+// mq_refresh_df() (IDF statistics) is called when the schema has it;
+// EVAL_POST_LOAD_SQL runs after it for anything else.
+function postLoad(db) {
+  const have = psqlFile(db, "SELECT to_regprocedure('mq_refresh_df()') IS NOT NULL;");
+  if (have === 't') psqlFile(db, 'SELECT mq_refresh_df();');
+  if (process.env.EVAL_POST_LOAD_SQL) psqlFile(db, process.env.EVAL_POST_LOAD_SQL);
+}
+
+async function freshDb() {
+  try {
+    return createDb();
+  } catch (e) {
+    // No migrated template in this cluster: migrate a new database.
+    const name = 'eval_' + randomBytes(6).toString('hex');
+    execFileSync('createdb', ['-h', PG_SOCK, '-p', String(PG_PORT), '-U', 'medqa', name]);
+    const r = await runMedqa(['migrate'], { DATABASE_URL: dbUrl(name) });
+    if (r.code !== 0) throw new Error('medqa migrate failed:\n' + r.stderr);
+    process.stdout.write(`eval: no medqa_template in the cluster; migrated ${name} instead\n`);
+    return name;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Baseline: plain PostgreSQL full text, one psql call per task.
+// ---------------------------------------------------------------------------
+// Top-k ids per probe text, ranked by ts_rank of plainto_tsquery('english',
+// text) against questions.search (every word of the text must match),
+// ties by id; `exclude` drops the probe's own question.
+function baselineTopK(db, probes, k) {
+  if (probes.length === 0) return [];
+  const values = probes.map((p, i) => `(${i}, ${lit(p.text)}, ${p.exclude ? lit(p.exclude) + '::uuid' : 'NULL::uuid'})`).join(',\n');
+  const sql = `
+WITH p(i, t, ex) AS (VALUES ${values})
+SELECT coalesce(json_agg(json_build_object('i', p.i, 'ids', r.ids) ORDER BY p.i), '[]')
+FROM p CROSS JOIN LATERAL (
+  SELECT coalesce(json_agg(x.id ORDER BY x.rank DESC, x.id), '[]') AS ids
+  FROM (SELECT q.id, ts_rank(q.search, plainto_tsquery('english', p.t)) AS rank
+        FROM questions q
+        WHERE q.deleted_at IS NULL
+          AND (p.ex IS NULL OR q.id <> p.ex)
+          AND q.search @@ plainto_tsquery('english', p.t)
+        ORDER BY rank DESC, q.id
+        LIMIT ${k}) x) r;`;
+  const rows = JSON.parse(psqlFile(db, sql));
+  return rows.map((r) => r.ids);
+}
+
+// ---------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------
+const clusterOfId = new Map();
+const keyOfId = new Map();
+const qId = new Map();
+for (const q of ds.questions) {
+  const id = uuidOf('question', q.key);
+  qId.set(q.key, id);
+  keyOfId.set(id, q.key);
+  clusterOfId.set(id, q.cluster);
+}
+const clustered = ds.questions.filter((q) => q.cluster);
+const langOfCluster = new Map((ds.clusters || []).map((c) => [c.id, c.language]));
+for (const q of clustered) if (!langOfCluster.has(q.cluster)) langOfCluster.set(q.cluster, q.language);
+
+/** Distinct ids, in order, at most k. */
+function topDistinct(ids, k) {
+  const seen = new Set();
+  const out = [];
+  for (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(id);
+    if (out.length === k) break;
+  }
+  return out;
+}
+const precisionAt = (ids, cluster, self, k) =>
+  topDistinct(ids, k).filter((id) => id !== self && clusterOfId.get(id) === cluster).length / k;
+const hitAt = (ids, cluster, k) => (topDistinct(ids, k).some((id) => clusterOfId.get(id) === cluster) ? 1 : 0);
+function reciprocalRank(ids, cluster, k) {
+  const t = topDistinct(ids, k);
+  const i = t.findIndex((id) => clusterOfId.get(id) === cluster);
+  return i < 0 ? 0 : 1 / (i + 1);
+}
+function mean(xs) {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+/** {all, en, zh} means of items [{lang, v}]. */
+function split(items) {
+  return {
+    all: mean(items.map((x) => x.v)),
+    en: mean(items.filter((x) => x.lang === 'en').map((x) => x.v)),
+    zh: mean(items.filter((x) => x.lang === 'zh-TW').map((x) => x.v)),
+    n: { all: items.length, en: items.filter((x) => x.lang === 'en').length,
+      zh: items.filter((x) => x.lang === 'zh-TW').length },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// medqa
+// ---------------------------------------------------------------------------
+const issues = [];   // contract problems seen in /related answers
+let errors = { related: 0, drafts: 0, search: 0 };
+
+function relatedIds(r, selfId, where) {
+  const qs = r.body && Array.isArray(r.body.questions) ? r.body.questions : null;
+  if (!qs) {
+    issues.push(`${where}: response has no "questions" array`);
+    return [];
+  }
+  const ids = qs.map((x) => x && x.id);
+  if (selfId && ids.includes(selfId)) issues.push(`${where}: returned the question itself`);
+  if (new Set(ids).size !== ids.length) issues.push(`${where}: returned an id twice`);
+  for (const id of ids) {
+    if (!clusterOfId.has(id)) issues.push(`${where}: returned an id that is not in the set: ${id}`);
+  }
+  return ids;
+}
+
+async function evalMedqa(base) {
+  const res = { related: null, drafts: null, search: null, per: { related: [], drafts: [], search: [] } };
+
+  // Is /related there? 404/405 (or 501) on a question that exists means no.
+  const probe = await req(base, `/related?question_id=${qId.get(clustered[0].key)}&limit=4`);
+  const available = ![404, 405, 501].includes(probe.status);
+
+  if (available) {
+    const rel = [];
+    for (const q of clustered) {
+      const id = qId.get(q.key);
+      const r = await req(base, `/related?question_id=${id}&limit=4`);
+      let ids = [];
+      if (r.status === 200) ids = relatedIds(r, id, `/related ${q.key}`);
+      else { errors.related++; issues.push(`/related ${q.key}: HTTP ${r.status} ${r.text.slice(0, 200)}`); }
+      const v = precisionAt(ids, q.cluster, id, 4);
+      rel.push({ lang: q.language, v });
+      res.per.related.push({ key: q.key, cluster: q.cluster, v, got: ids.map((x) => keyOfId.get(x) || x) });
+    }
+    res.related = split(rel);
+
+    const dr = [];
+    for (const [i, d] of ds.drafts.entries()) {
+      const qs = new URLSearchParams({ text: d.text, limit: '3' });
+      if (d.department) qs.set('department', d.department);
+      const r = await req(base, `/related?${qs}`);
+      let ids = [];
+      if (r.status === 200) ids = relatedIds(r, null, `/related draft ${i} (${d.cluster})`);
+      else { errors.drafts++; issues.push(`/related draft ${i} (${d.cluster}): HTTP ${r.status} ${r.text.slice(0, 200)}`); }
+      const v = hitAt(ids, d.cluster, 3);
+      dr.push({ lang: d.language || langOfCluster.get(d.cluster), v });
+      res.per.drafts.push({ draft: i, cluster: d.cluster, v, got: ids.map((x) => keyOfId.get(x) || x) });
+    }
+    res.drafts = split(dr);
+  } else {
+    res.unavailable = `GET /related answered ${probe.status}`;
+  }
+
+  const se = [];
+  for (const s of ds.searches) {
+    const qs = new URLSearchParams({ q: s.q, sort: 'relevance', limit: '10' });
+    const r = await req(base, `/questions?${qs}`);
+    let ids = [];
+    if (r.status === 200 && r.body && Array.isArray(r.body.data)) ids = r.body.data.map((x) => x.id);
+    else { errors.search++; issues.push(`/questions?q=${s.q}: HTTP ${r.status} ${r.text.slice(0, 200)}`); }
+    const v = reciprocalRank(ids, s.cluster, 10);
+    se.push({ lang: s.language || langOfCluster.get(s.cluster), v });
+    res.per.search.push({ q: s.q, cluster: s.cluster, v, got: ids.map((x) => keyOfId.get(x) || x) });
+  }
+  res.search = split(se);
+  return res;
+}
+
+function evalBaseline(db) {
+  const res = { per: { related: [], drafts: [], search: [] } };
+  const relTop = baselineTopK(db, clustered.map((q) => ({ text: q.title, exclude: qId.get(q.key) })), 4);
+  res.related = split(clustered.map((q, i) => {
+    const v = precisionAt(relTop[i], q.cluster, qId.get(q.key), 4);
+    res.per.related.push({ key: q.key, cluster: q.cluster, v, got: relTop[i].map((x) => keyOfId.get(x)) });
+    return { lang: q.language, v };
+  }));
+  const drTop = baselineTopK(db, ds.drafts.map((d) => ({ text: d.text })), 3);
+  res.drafts = split(ds.drafts.map((d, i) => {
+    const v = hitAt(drTop[i], d.cluster, 3);
+    res.per.drafts.push({ draft: i, cluster: d.cluster, v, got: drTop[i].map((x) => keyOfId.get(x)) });
+    return { lang: d.language || langOfCluster.get(d.cluster), v };
+  }));
+  const seTop = baselineTopK(db, ds.searches.map((s) => ({ text: s.q })), 10);
+  res.search = split(ds.searches.map((s, i) => {
+    const v = reciprocalRank(seTop[i], s.cluster, 10);
+    res.per.search.push({ q: s.q, cluster: s.cluster, v, got: seTop[i].map((x) => keyOfId.get(x)) });
+    return { lang: s.language || langOfCluster.get(s.cluster), v };
+  }));
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------
+const fmt = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(3));
+
+function table(m, b) {
+  const rows = [];
+  const add = (label, key, part) => rows.push([
+    `${label}`, m[key] ? fmt(m[key][part]) : 'n/a', fmt(b[key][part]), String(b[key].n[part])]);
+  add('related precision@4, all', 'related', 'all');
+  add('related precision@4, en', 'related', 'en');
+  add('related precision@4, zh-TW', 'related', 'zh');
+  add('draft hit@3, all', 'drafts', 'all');
+  add('draft hit@3, en', 'drafts', 'en');
+  add('draft hit@3, zh-TW', 'drafts', 'zh');
+  add('search MRR@10, all', 'search', 'all');
+  add('search MRR@10, en', 'search', 'en');
+  add('search MRR@10, zh-TW', 'search', 'zh');
+  const head = ['metric', 'medqa', 'baseline', 'n'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
+  return [line(head), '|' + w.map((x, i) => (i === 0 ? ':' : '') + '-'.repeat(x + 1) + (i === 0 ? '' : ':')).join('|') + '|',
+    ...rows.map(line)].join('\n');
+}
+
+function perCluster(res, key) {
+  const by = new Map();
+  for (const p of res.per[key]) {
+    if (!by.has(p.cluster)) by.set(p.cluster, []);
+    by.get(p.cluster).push(p.v);
+  }
+  return [...by.entries()].map(([c, vs]) => `${c}=${mean(vs).toFixed(2)}`).join(' ');
+}
+
+async function main() {
+  const nClusters = new Set(clustered.map((q) => q.cluster)).size;
+  process.stdout.write(`eval: ${DATASET.replace(process.cwd() + '/', '')}: ${ds.questions.length} questions ` +
+    `(${clustered.length} in ${nClusters} clusters, ${ds.questions.length - clustered.length} decoys), ` +
+    `${ds.drafts.length} drafts, ${ds.searches.length} searches\n`);
+
+  const db = await freshDb();
+  let srv = null;
+  let exit = 0;
+  try {
+    psqlFile(db, loadSql(), { single: true });
+    postLoad(db);
+    const base = evalBaseline(db);
+    srv = await startMedqa({ db });
+    const med = await evalMedqa(srv.base);
+
+    process.stdout.write('\n' + table(med, base) + '\n\n');
+    process.stdout.write('baseline: ts_rank(search, plainto_tsquery(\'english\', title | draft | q)), ' +
+      'every word must match; medqa: GET /related and GET /questions?q=&sort=relevance\n');
+    if (med.unavailable) process.stdout.write(`medqa /related: n/a (${med.unavailable})\n`);
+    const nerr = errors.related + errors.drafts + errors.search;
+    if (nerr) process.stdout.write(`medqa errors (counted as misses): related ${errors.related}, drafts ${errors.drafts}, search ${errors.search}\n`);
+    if (opt.verbose) {
+      for (const [name, r] of [['medqa', med], ['baseline', base]]) {
+        for (const k of ['related', 'drafts', 'search']) {
+          if (r.per[k].length) process.stdout.write(`${name} ${k} by cluster: ${perCluster(r, k)}\n`);
+        }
+      }
+    }
+    const uniq = [...new Set(issues)];
+    if (uniq.length) {
+      process.stdout.write(`\nmedqa answers that break the /related contract or failed (${uniq.length}):\n`);
+      for (const s of uniq.slice(0, 20)) process.stdout.write(`  ${s}\n`);
+      if (uniq.length > 20) process.stdout.write(`  … ${uniq.length - 20} more\n`);
+    }
+    if (opt.json) {
+      writeFileSync(opt.json, JSON.stringify({ medqa: med, baseline: base, errors, issues: uniq }, null, 1));
+    }
+
+    if (opt.assert) {
+      const floors = [
+        ['EVAL_MIN_P4_EN', 'related precision@4, en', med.related && med.related.en],
+        ['EVAL_MIN_P4_ZH', 'related precision@4, zh-TW', med.related && med.related.zh],
+        ['EVAL_MIN_HIT3', 'draft hit@3, all', med.drafts && med.drafts.all],
+        ['EVAL_MIN_MRR', 'search MRR@10, all', med.search && med.search.all],
+      ];
+      const fails = [];
+      let checked = 0;
+      for (const [env, label, v] of floors) {
+        const raw = process.env[env];
+        if (raw === undefined || raw === '') continue;
+        const floor = Number(raw);
+        if (!Number.isFinite(floor)) { fails.push(`${env}=${raw} is not a number`); continue; }
+        checked++;
+        if (v === null || v === undefined) fails.push(`${label}: n/a, floor ${env}=${floor}`);
+        else if (v < floor) fails.push(`${label}: ${v.toFixed(3)} < ${env}=${floor}`);
+      }
+      const contract = uniq.filter((s) => /itself|twice|not in the set|no "questions"/.test(s));
+      if (contract.length) fails.push(`/related broke its contract ${contract.length} time(s) (see above)`);
+      if (fails.length) {
+        process.stdout.write('\nassert: FAILED\n' + fails.map((f) => `  ${f}\n`).join(''));
+        exit = 1;
+      } else {
+        process.stdout.write(`\nassert: ok (${checked} floor(s) checked)\n`);
+      }
+    }
+  } finally {
+    if (srv) {
+      try {
+        await srv.stop();
+      } catch (e) {
+        process.stderr.write(`eval: medqa did not stop cleanly: ${e.message.slice(0, 2000)}\n`);
+        exit = 1;
+      }
+    }
+    if (!process.env.EVAL_KEEP_DB) {
+      try {
+        execFileSync('dropdb', ['-h', PG_SOCK, '-p', String(PG_PORT), '-U', 'medqa', db], { stdio: 'ignore' });
+      } catch { /* a leftover database in a throwaway cluster is harmless */ }
+    } else {
+      process.stdout.write(`eval: kept database ${db}\n`);
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  return exit;
+}
+
+main().then((code) => { process.exitCode = code; }, (e) => {
+  process.stderr.write(`eval: ${e.stack || e}\n`);
+  process.exitCode = 2;
+});

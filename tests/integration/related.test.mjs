@@ -1,0 +1,137 @@
+// GET /related and include=related: similar questions and related topics.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startMedqa, req, assertProblem, runMedqa, dbUrl, createDb, psql } from './lib/medqa.mjs';
+
+let m;
+let db;
+let editor;
+let app;
+const byTitle = {};
+
+async function key(role) {
+  const r = await runMedqa(['keys', 'create', '--role', role, '--name', role], { DATABASE_URL: dbUrl(db) });
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split('\n').pop();
+}
+
+async function ask(title, body, department, language = 'en', topics = []) {
+  const r = await req(m.base, '/questions', {
+    method: 'POST', headers: { authorization: `Bearer ${app}` },
+    json: { title, body, department, language, topics, asker: { name: 'T', age_band: '30-39', gender: 'other' } },
+  });
+  assert.equal(r.status, 201, r.text);
+  return r.body.id;
+}
+
+before(async () => {
+  db = createDb();
+  const s = await runMedqa(['seed', '--demo'], { DATABASE_URL: dbUrl(db) });
+  assert.equal(s.code, 0, s.stderr);
+  m = await startMedqa({ db });
+  editor = await key('editor');
+  app = await key('app');
+  const list = await req(m.base, '/questions?limit=100');
+  for (const q of list.body.data) byTitle[q.title] = q.id;
+});
+after(async () => { await m.stop(); });
+
+test('the lip-twitching page finds the four similar neurology twitching questions', async () => {
+  const id = byTitle['Lip twitching'];
+  const r = await req(m.base, `/related?question_id=${id}&limit=4`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.question_id, id);
+  assert.equal(r.body.questions.length, 4);
+  for (const q of r.body.questions) {
+    assert.equal(q.department.slug, 'neurology');
+    assert.match(q.title, /twitch/i);
+    assert.ok(q.score > 0 && q.score <= 1);
+    assert.equal(typeof q.excerpt, 'string');
+    assert.ok(q.reply && q.reply.doctor.name && q.reply.excerpt);
+    assert.equal(q.reasons.same_department, true);
+  }
+  const scores = r.body.questions.map((q) => q.score);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+  assert.ok(r.body.topics.length > 0);
+  assert.ok(r.body.topics.some((t) => t.slug === 'facial-twitching'));
+});
+
+test('never the question itself', async () => {
+  for (const id of Object.values(byTitle)) {
+    const r = await req(m.base, `/related?question_id=${id}&limit=20`);
+    assert.equal(r.status, 200);
+    assert.ok(!r.body.questions.some((q) => q.id === id));
+  }
+});
+
+test('hidden questions never appear, and a hidden source is 404', async () => {
+  const lip = byTitle['Lip twitching'];
+  const first = (await req(m.base, `/related?question_id=${lip}&limit=4`)).body.questions[0].id;
+  const del = await req(m.base, `/questions/${first}`, { method: 'DELETE', headers: { authorization: `Bearer ${editor}` } });
+  assert.equal(del.status, 204);
+  const r = await req(m.base, `/related?question_id=${lip}&limit=20`);
+  assert.ok(!r.body.questions.some((q) => q.id === first));
+  const d = await req(m.base, `/related?text=${encodeURIComponent('cheek twitching stage fright')}&limit=20`);
+  assert.ok(!d.body.questions.some((q) => q.id === first));
+  assertProblem(await req(m.base, `/related?question_id=${first}`), 404);
+});
+
+test('answered questions come first when scores tie', async () => {
+  const body = 'My kneecap clicks loudly when I climb stairs but there is no pain at all.';
+  const a = await ask('Clicking kneecap on stairs', body, 'orthopedics');
+  const b = await ask('Clicking kneecap on stairs', body, 'orthopedics');
+  const src = await ask('Clicking kneecap on stairs', body, 'orthopedics');
+  // Answer the older of the two: an unanswered newer one would otherwise win the tie.
+  const doc = psql(db, "SELECT id FROM doctors LIMIT 1");
+  psql(db, `INSERT INTO replies (question_id, kind, doctor_id, body) VALUES ('${a}', 'doctor', '${doc}', 'Painless clicking is usually harmless crepitus.')`);
+  const r = await req(m.base, `/related?question_id=${src}&limit=2`);
+  assert.equal(r.body.questions.length, 2);
+  assert.equal(r.body.questions[0].score, r.body.questions[1].score);
+  assert.equal(r.body.questions[0].id, a);
+  assert.notEqual(r.body.questions[0].reply, null);
+  assert.equal(r.body.questions[1].id, b);
+  assert.equal(r.body.questions[1].reply, null);
+});
+
+test('a zh-TW question finds its zh-TW neighbours', async () => {
+  const x = await ask('眼皮一直跳動怎麼辦', '這幾天左眼皮一直跳，睡眠不足又喝很多咖啡，需要看醫生嗎？', 'neurology', 'zh-TW');
+  const r = await req(m.base, `/related?question_id=${x}&limit=4`);
+  assert.equal(r.status, 200);
+  const zh = byTitle['右眼皮一直跳，已經兩個禮拜了'];
+  assert.ok(zh, 'demo zh-TW question present');
+  assert.equal(r.body.questions[0].id, zh);
+  assert.ok(r.body.questions[0].reasons.matched_terms.includes('眼皮'));
+});
+
+test('a draft finds existing answers before it is posted, optionally within a department', async () => {
+  const text = 'the corner of my mouth keeps twitching when I talk';
+  const r = await req(m.base, `/related?text=${encodeURIComponent(text)}&limit=3`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.question_id, null);
+  assert.ok(r.body.questions.length > 0);
+  assert.match(r.body.questions[0].title, /twitch/i);
+  const d = await req(m.base, `/related?text=${encodeURIComponent(text)}&department=dermatology&limit=3`);
+  assert.equal(d.body.questions[0].department.slug, 'dermatology');
+});
+
+test('include=related embeds the same result in the question page', async () => {
+  const id = byTitle['Lip twitching'];
+  const page = await req(m.base, `/questions/${id}?include=replies,related`);
+  assert.equal(page.status, 200);
+  const alone = await req(m.base, `/related?question_id=${id}&limit=4`);
+  assert.deepEqual(page.body.related, alone.body);
+  assert.ok(Array.isArray(page.body.replies));
+});
+
+test('bad requests are 400: empty or whitespace text, both or neither source, out-of-range limit', async () => {
+  for (const qs of ['text=', 'text=%20%20%09', '', `question_id=${byTitle['Lip twitching']}&text=x`,
+    'question_id=not-a-uuid', 'text=x&limit=0', 'text=x&limit=21',
+    `question_id=${byTitle['Lip twitching']}&department=neurology`, 'text=x&department=Not%20A%20Slug']) {
+    const r = await req(m.base, `/related?${qs}`);
+    assertProblem(r, 400);
+  }
+});
+
+test('an unknown question is 404', async () => {
+  assertProblem(await req(m.base, '/related?question_id=00000000-0000-4000-8000-000000000000'), 404);
+});
