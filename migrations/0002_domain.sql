@@ -27,7 +27,8 @@
 -- Advisory lock keys (the two-integer key space; the migrator and the
 -- Idempotency-Key locks of the C code use the bigint one):
 --   (7271, 1) the changes feed, exclusive, see mq__emit();
---   (7271, 2) the writer gate, see mq__writer() and mq_recount().
+--   (7271, 2) taken by mq_refresh_df() (migration 0003), not used here;
+--   (7271, 3) the writer gate, see mq__writer() and mq_recount().
 
 -- unaccent turns "Ménière" into "Meniere" when a topic slug is derived from
 -- its name (it is a trusted extension, so a database owner may create it).
@@ -369,7 +370,7 @@ $$;
 -- six table locks one by one while writers hold row locks could).
 CREATE FUNCTION mq__writer() RETURNS void
 LANGUAGE sql AS $$
-    SELECT pg_advisory_xact_lock_shared(7271, 2)
+    SELECT pg_advisory_xact_lock_shared(7271, 3)
 $$;
 
 -- "/asker/age_band" -> "asker.age_band", for messages.
@@ -889,7 +890,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     -- First the writer gate (no write function is running, none starts),
     -- then the tables, against writers that bypass the write functions.
-    PERFORM pg_advisory_xact_lock(7271, 2);
+    PERFORM pg_advisory_xact_lock(7271, 3);
     LOCK TABLE replies, questions, departments, question_topics, topics,
                doctors IN SHARE ROW EXCLUSIVE MODE;
 

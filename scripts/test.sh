@@ -65,5 +65,20 @@ else
     failed=$((failed + 1))
 fi
 
+echo "== relevance floors (tests/eval)"
+# Floors guard what has been reached (see tests/eval/README.md); the
+# issue's targets are higher for zh-TW.
+if EVAL_MIN_P4_EN=0.80 EVAL_MIN_P4_ZH=0.55 EVAL_MIN_HIT3=0.95 \
+    EVAL_MIN_MRR=0.50 MEDQA_BIN=$top/build/asan/medqa \
+    MEDQA_PG_SOCK=$tmp/pg/sock MEDQA_PG_PORT=$pgport MEDQA_TMP=$tmp \
+    node tests/eval/eval.mjs --assert >"$tmp/eval.out" 2>&1; then
+    passed=$((passed + 1))
+    echo "eval: floors met"
+else
+    failed=$((failed + 1))
+    echo "eval: below a floor"
+fi
+cat "$tmp/eval.out"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -20,11 +20,13 @@
 #define Q_TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-/* Search relevance: English full text (title weighted above body) plus,
- * for Chinese queries, how well the question's Chinese bigrams match. */
+/* Search: mq_search_query (migrations/0004) matches every English word of
+ * q as itself or its canonical synonym, and Chinese by bigrams; relevance
+ * is cover density over title (A), body (B), synonyms (C) and the doctor's
+ * reply (D), normalised by document length (flag 1). */
 #define Q_RANK                                                                 \
-    "(ts_rank_cd(q.search, websearch_to_tsquery('english', $%d)) + "          \
-    "coalesce(ts_rank_cd(q.related_terms, mq_cjk_query($%d)), 0))::real"
+    "ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', q.related_terms || q.reply_terms, "   \
+    "mq_search_query($%d), 1)::real"
 
 const struct db_statement questions_statements[] = {
     {"question_get",
@@ -187,7 +189,7 @@ int handle_list_questions(struct request *r)
     }
     if (strcmp(sort, "relevance") == 0) {
         char frag[256];
-        snprintf(frag, sizeof(frag), Q_RANK "::text, ", tsq, tsq);
+        snprintf(frag, sizeof(frag), Q_RANK "::text, ", tsq);
         qb_add(&b, frag);
     } else if (strcmp(sort, "updated") == 0) {
         qb_add(&b, Q_TS("q.updated_at") ", ");
@@ -198,9 +200,7 @@ int handle_list_questions(struct request *r)
     if (tsq) {
         char frag[256];
         snprintf(frag, sizeof(frag),
-                 " AND (q.search @@ websearch_to_tsquery('english', $%d) OR "
-                 "q.related_terms @@ mq_cjk_query($%d))",
-                 tsq, tsq);
+                 " AND q.related_terms @@ mq_search_query($%d)", tsq);
         qb_add(&b, frag);
     }
     if ((v = request_param_str(r, "department")) != NULL) {
@@ -252,7 +252,7 @@ int handle_list_questions(struct request *r)
         if (strcmp(sort, "relevance") == 0)
             snprintf(frag, sizeof(frag),
                      " AND (" Q_RANK ", q.id) < ($%d::real, $%d::uuid)", tsq,
-                     tsq, a, id);
+                     a, id);
         else if (strcmp(sort, "updated") == 0)
             snprintf(frag, sizeof(frag),
                      " AND (q.updated_at, q.id) < ($%d::timestamptz, "
@@ -274,7 +274,7 @@ int handle_list_questions(struct request *r)
     if (strcmp(sort, "relevance") == 0) {
         char frag[256];
         snprintf(frag, sizeof(frag), " ORDER BY " Q_RANK " DESC, q.id DESC",
-                 tsq, tsq);
+                 tsq);
         qb_add(&b, frag);
     } else if (strcmp(sort, "updated") == 0) {
         qb_add(&b, " ORDER BY q.updated_at DESC, q.id DESC");

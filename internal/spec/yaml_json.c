@@ -1,6 +1,7 @@
 /* spec/yaml_json — turns a YAML document into jansson values with libyaml's
- * event parser. Only what an OpenAPI document needs: mappings, sequences
- * and scalars; anchors and aliases are refused so the tree stays a tree. */
+ * event parser: mappings, sequences and scalars, with anchors and aliases
+ * (an alias shares the anchored value; YAML cannot alias a node inside
+ * itself, so no cycle can form). */
 #include "medqa/spec.h"
 
 #include <errno.h>
@@ -14,9 +15,18 @@
 
 struct yaml_json {
     yaml_parser_t parser;
+    json_t *anchors; /* anchor name -> value */
     char *errbuf;
     size_t errlen;
 };
+
+/* Remembers `v` under the event's anchor, if it has one. */
+static void yj__anchor(struct yaml_json *y, const yaml_char_t *anchor,
+                       json_t *v)
+{
+    if (anchor != NULL && v != NULL)
+        json_object_set(y->anchors, (const char *)anchor, v);
+}
 
 static int yj__fail(struct yaml_json *y, const char *what, size_t line)
 {
@@ -145,22 +155,44 @@ static int yj__node(struct yaml_json *y, yaml_event_t *ev, json_t **out,
             *out = json_stringn(s, len);
         if (*out == NULL)
             rc = yj__fail(y, "scalar is not valid UTF-8", line);
+        else
+            yj__anchor(y, ev->data.scalar.anchor, *out);
         yaml_event_delete(ev);
         return rc;
     }
-    case YAML_MAPPING_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+        char *anchor = ev->data.mapping_start.anchor
+                           ? strdup((char *)ev->data.mapping_start.anchor)
+                           : NULL;
         yaml_event_delete(ev);
         *out = json_object();
         rc = yj__mapping(y, *out, depth);
+        if (rc == 0)
+            yj__anchor(y, (yaml_char_t *)anchor, *out);
+        free(anchor);
         break;
-    case YAML_SEQUENCE_START_EVENT:
+    }
+    case YAML_SEQUENCE_START_EVENT: {
+        char *anchor = ev->data.sequence_start.anchor
+                           ? strdup((char *)ev->data.sequence_start.anchor)
+                           : NULL;
         yaml_event_delete(ev);
         *out = json_array();
         rc = yj__sequence(y, *out, depth);
+        if (rc == 0)
+            yj__anchor(y, (yaml_char_t *)anchor, *out);
+        free(anchor);
         break;
-    case YAML_ALIAS_EVENT:
+    }
+    case YAML_ALIAS_EVENT: {
+        json_t *v = json_object_get(y->anchors,
+                                    (const char *)ev->data.alias.anchor);
         yaml_event_delete(ev);
-        return yj__fail(y, "aliases are not supported", line);
+        if (v == NULL)
+            return yj__fail(y, "alias to an unknown anchor", line);
+        *out = json_incref(v);
+        return 0;
+    }
     default:
         yaml_event_delete(ev);
         return yj__fail(y, "unexpected YAML event", line);
@@ -176,6 +208,10 @@ int spec_yaml_to_json(const char *text, size_t len, json_t **out,
                       char *errbuf, size_t errlen)
 {
     struct yaml_json y = {.errbuf = errbuf, .errlen = errlen};
+
+    y.anchors = json_object();
+    if (y.anchors == NULL)
+        return -1;
     yaml_event_t ev;
     json_t *root = NULL;
     int rc = -1;
@@ -183,6 +219,7 @@ int spec_yaml_to_json(const char *text, size_t len, json_t **out,
     *out = NULL;
     if (!yaml_parser_initialize(&y.parser)) {
         snprintf(errbuf, errlen, "cannot initialise the YAML parser");
+        json_decref(y.anchors);
         return -1;
     }
     yaml_parser_set_input_string(&y.parser, (const unsigned char *)text, len);
@@ -209,6 +246,7 @@ int spec_yaml_to_json(const char *text, size_t len, json_t **out,
     rc = 0;
 out:
     json_decref(root);
+    json_decref(y.anchors);
     yaml_parser_delete(&y.parser);
     return rc;
 }

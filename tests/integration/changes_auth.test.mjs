@@ -188,11 +188,16 @@ test('listChanges: a slow writer that started first cannot be skipped by a partn
   const slowDone = new Promise((resolve) => slow.on('close', resolve));
   let slowExited = false;
   slowDone.then(() => { slowExited = true; });
-  // Wait until the slow transaction has written its question.
-  for (let i = 0; i < 100 && !slowExited; i++) {
-    if (psql(db, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND state = 'active' AND pid <> pg_backend_pid()") !== '0') break;
-    await new Promise((r) => setTimeout(r, 20));
+  // Wait until the slow transaction has written its event (it then holds
+  // a row-exclusive lock on the changes table until it commits).
+  let holding = false;
+  for (let i = 0; i < 250 && !slowExited && !holding; i++) {
+    holding = psql(db, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.relation = 'changes'::regclass AND a.query LIKE '%Slow writer question%'
+        AND a.pid <> pg_backend_pid()`) !== '0';
+    if (!holding) await new Promise((r) => setTimeout(r, 20));
   }
+  assert.ok(holding, 'the slow writer never wrote its event');
   const fast = req(m.base, '/questions', { method: 'POST', headers: auth(app), json: questionInput({ title: 'Fast writer question', department: 'cardiology', topics: [] }) });
   const seen = [];
   let c = cursor;

@@ -157,7 +157,7 @@ static void test_yaml_scalars(void **state)
 static void test_yaml_errors(void **state)
 {
     (void)state;
-    const char *bad[] = {"a: [1, 2", "a: &x 1\nb: *x\n", "a: 1\na: 2\n", ""};
+    const char *bad[] = {"a: [1, 2", "a: *nowhere\n", "a: 1\na: 2\n", ""};
     char err[128];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *v = NULL;
@@ -167,6 +167,19 @@ static void test_yaml_errors(void **state)
         assert_null(v);
         assert_true(strlen(err) > 0);
     }
+}
+
+static void test_yaml_aliases(void **state)
+{
+    (void)state;
+    const char y[] = "a: &x {k: [1, 2]}\nb: *x\nc: &s hello\nd: *s\n";
+    char err[128];
+    json_t *v = NULL;
+    assert_int_equal(spec_yaml_to_json(y, strlen(y), &v, err, sizeof(err)),
+                     0);
+    assert_true(json_equal(json_object_get(v, "a"), json_object_get(v, "b")));
+    assert_string_equal(json_string_value(json_object_get(v, "d")), "hello");
+    json_decref(v);
 }
 
 static void test_spec_errors(void **state)
@@ -199,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_not_found_and_not_allowed),
         cmocka_unit_test(test_yaml_scalars),
         cmocka_unit_test(test_yaml_errors),
+        cmocka_unit_test(test_yaml_aliases),
         cmocka_unit_test(test_spec_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
