@@ -161,13 +161,13 @@ static int main__serve(struct config *cfg)
         }
     }
     log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
-            NULL);
+            LOG_END);
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT"
                                                           : "SIGTERM",
-            NULL);
+            LOG_END);
     http_server_stop(srv, 10000);
-    log_msg(LOG_INFO, "stopped", NULL);
+    log_msg(LOG_INFO, "stopped", LOG_END);
     rc = 0;
 out:
     db_shutdown();

@@ -7,8 +7,12 @@
 
 void log_set_level(enum log_level level);
 
+/* Ends the key/value list of log_msg(). A typed null pointer: a bare NULL
+ * may be an int 0, which a variadic function must not read as a pointer. */
+#define LOG_END ((const char *)0)
+
 /* Writes {"time":…,"level":…,"msg":msg} plus the extra key/value string
- * pairs given as a NULL-terminated list (values are JSON-escaped). */
+ * pairs given as a list ended by LOG_END (values are JSON-escaped). */
 void log_msg(enum log_level level, const char *msg, ...);
 
 /* The access-log line of one request. */

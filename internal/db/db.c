@@ -113,7 +113,7 @@ static int db__prepare_all(struct db_conn *c)
             /* A statement that does not prepare is a bug in medqa, not an
              * outage; say which one loudly. */
             log_msg(LOG_ERROR, "cannot prepare statement", "statement",
-                    st->name, "error", c->error, NULL);
+                    st->name, "error", c->error, LOG_END);
             return DB_EQUERY;
         }
         PQclear(res);
@@ -170,7 +170,7 @@ int db_acquire(struct db_conn **out)
         rc = db__connect(c);
         if (rc != DB_OK) {
             log_msg(LOG_WARN, "database unavailable", "error", c->error,
-                    NULL);
+                    LOG_END);
             return DB_EUNAVAILABLE;
         }
     }
@@ -233,7 +233,7 @@ static int db__prepare_named(struct db_conn *c, const char *name,
         if (PQstatus(c->pg) != CONNECTION_OK)
             return DB_EUNAVAILABLE;
         log_msg(LOG_ERROR, "cannot prepare statement", "statement", name,
-                "error", c->error, NULL);
+                "error", c->error, LOG_END);
         return DB_EQUERY;
     }
     PQclear(res);

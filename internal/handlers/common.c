@@ -85,7 +85,7 @@ int hx_sql_error(struct request *r, struct db_conn *c, int rc)
     }
     if (status == 0) {
         log_msg(LOG_ERROR, "statement failed", "request_id", r->request_id,
-                "sqlstate", state, "error", db_last_error(c), NULL);
+                "sqlstate", state, "error", db_last_error(c), LOG_END);
         return problem_db(r, DB_EQUERY);
     }
     if (hint[0] == '/') {

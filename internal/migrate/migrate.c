@@ -111,7 +111,7 @@ int migrate_run(PGconn *pg, int *applied, char *errbuf, size_t errlen)
             continue;
         if (migrate__apply(pg, m, errbuf, errlen) != 0)
             goto out;
-        log_msg(LOG_INFO, "migration applied", "version", m->name, NULL);
+        log_msg(LOG_INFO, "migration applied", "version", m->name, LOG_END);
         (*applied)++;
     }
     rc = 0;
