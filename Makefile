@@ -22,7 +22,8 @@ ASAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(ASAN_FLAGS)
 
 LIB_SRCS := $(sort $(wildcard internal/*/*.c))
 MAIN_SRC := cmd/medqa/main.c
-GEN_SRC  := build/gen/assets.c
+GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c
+NPM_STAMP := node_modules/.package-lock.json
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 HDRS     := $(wildcard include/medqa/*.h internal/*/*.h)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -31,7 +32,7 @@ REL_OBJS  := $(patsubst %.c,build/obj/%.o,$(LIB_SRCS) $(GEN_SRC))
 ASAN_OBJS := $(patsubst %.c,build/asan/obj/%.o,$(LIB_SRCS) $(GEN_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test stop clean format lint asan unit
+.PHONY: all deps run test stop clean format lint asan unit eval npm lint-spec
 .DEFAULT_GOAL := all
 
 all: deps build/medqa
@@ -39,9 +40,31 @@ all: deps build/medqa
 deps:
 	@scripts/deps.sh
 
-$(GEN_SRC): openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
+build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
 	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+
+# The /docs page and its scripts; Redoc's standalone bundle comes from npm.
+REDOC_JS := node_modules/redoc/bundles/redoc.standalone.js
+build/gen/docs_assets.c: internal/assets/docs.html internal/assets/docs-init.js \
+                         $(NPM_STAMP) scripts/embed.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/embed.sh --named $@ docs_html=internal/assets/docs.html \
+	  docs_init_js=internal/assets/docs-init.js redoc_js=$(REDOC_JS)
+
+# node_modules (linter, Redoc, browser driver, contract validator) exactly
+# as package-lock.json says; again whenever package*.json change.
+npm: $(NPM_STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	@echo "  NPM     ci"
+	$(Q)npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The spec against the ruleset in redocly.yaml (Redocly CLI, from npm).
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+           node_modules/.bin/redocly
+lint-spec: $(NPM_STAMP)
+	@$(REDOCLY) lint openapi/openapi.yaml --config redocly.yaml
 
 # V=1 shows the full compiler command lines.
 Q := $(if $(V),,@)
@@ -79,8 +102,52 @@ run: all
 
 # The whole suite on a throwaway cluster: unit tests, then integration tests
 # against the ASan+UBSan binary. Ends with "N passed, N failed".
-test: asan
+test: asan fuzz-bins
 	@scripts/test.sh
+
+# Relevance figures of /related and search on tests/eval, beside a plain
+# ts_rank baseline.
+eval: all
+	@scripts/eval.sh
+
+# Throughput, latency and CPU per request of each endpoint beside its
+# ceilings (pgbench on the same SQL, a static libmicrohttpd server); see
+# scripts/bench.sh for the settings (BENCH_N=1000000 for the run at scale).
+.PHONY: bench
+bench: build/medqa
+	@scripts/bench.sh
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the library built with
+# clang, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS from its
+# seed corpus in tests/fuzz/corpus/<target>; `make test` runs each briefly.
+.PHONY: fuzz fuzz-bins
+FUZZ_SECONDS ?= 600
+FUZZ_CC     := clang
+# -Wno-error: warnings are the gcc build's job (-Werror there); a warning
+# only clang has must not stop the fuzz build, nor with it `make test`.
+FUZZ_CFLAGS  = $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all -Wno-error
+FUZZ_OBJS   := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(GEN_SRC))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,build/fuzz/%,\
+                 $(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+build/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC fuzz $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS) $(HDRS)
+	@$(if $(V),,echo "  LD fuzz $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ $(LDLIBS)
+
+# Reached only through the pattern rule above: keep them between builds.
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-bins: deps $(FUZZ_BINS)
+
+fuzz: fuzz-bins
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 stop:
 	@scripts/pg.sh stop var/pg

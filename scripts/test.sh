@@ -21,9 +21,27 @@ mkdir -p tests/out
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
+# Every suite talks to medqa from 127.0.0.1, far faster than the default
+# rate limits allow; the suites about limits set their own.
+export RATE_LIMIT_ANON=1000000/1s RATE_LIMIT_PARTNER=1000000/1s \
+    RATE_LIMIT_APP=1000000/1s RATE_LIMIT_DOCTOR=1000000/1s \
+    RATE_LIMIT_EDITOR=1000000/1s
 
 passed=0
 failed=0
+
+echo "== spec lint (Redocly CLI, rules in redocly.yaml)"
+if REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+    node_modules/.bin/redocly lint openapi/openapi.yaml --config redocly.yaml \
+    --format=stylish >"$tmp/lint.out" 2>&1; then
+    passed=$((passed + 1))
+    echo "lint-spec: passed"
+else
+    failed=$((failed + 1))
+    echo "lint-spec: failed"
+fi
+# From "validating" on: Redocly's banners before it say nothing of the spec.
+sed -n '/^validating/,$p' "$tmp/lint.out"
 
 echo "== unit tests"
 for t in build/asan/tests/test_*; do
@@ -79,6 +97,20 @@ else
     echo "eval: below a floor"
 fi
 cat "$tmp/eval.out"
+
+echo "== fuzz smoke (each libFuzzer target, FUZZ_SMOKE_SECONDS over its seed corpus)"
+# One test per target: `make fuzz` is the long run.
+while IFS= read -r line; do
+    echo "$line"
+    case "$line" in
+    fuzz_*": ok,"*) passed=$((passed + 1)) ;;
+    fuzz_*": FAILED"*) failed=$((failed + 1)) ;;
+    esac
+done < <(scripts/fuzz.sh --smoke "${FUZZ_SMOKE_SECONDS:-10}" 2>&1)
+if ! ls build/fuzz/fuzz_* >/dev/null 2>&1; then
+    echo "fuzz: no targets built (make fuzz-bins)"
+    failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

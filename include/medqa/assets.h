@@ -14,6 +14,11 @@ struct asset {
 
 extern const struct asset assets_openapi_yaml;
 extern const struct asset assets_demo_json;
+/* The /docs page, its start-up script and Redoc's standalone bundle
+ * (installed by npm), generated into build/gen/docs_assets.c. */
+extern const struct asset assets_docs_html;
+extern const struct asset assets_docs_init_js;
+extern const struct asset assets_redoc_js;
 /* Sorted by name, which is the order they apply in. */
 extern const struct asset assets_migrations[];
 extern const size_t assets_nmigrations;

@@ -2,6 +2,8 @@
 #ifndef MEDQA_CONFIG_H
 #define MEDQA_CONFIG_H
 
+#include "medqa/ratelimit.h"
+
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -20,6 +22,20 @@ struct config {
                               same on every instance */
     char *spec_file;       /* MEDQA_SPEC_FILE: load this instead of the
                               embedded spec (development and tests) */
+
+    /* Rate limits (RATE_LIMIT_<ROLE>): anonymous callers per address,
+     * key holders per key. */
+    struct ratelimit_rule rate_anon, rate_partner, rate_app, rate_doctor,
+        rate_editor;
+    size_t rate_entries;   /* RATE_LIMIT_ENTRIES: buckets kept in memory */
+    struct ratelimit_net *trusted_proxies; /* TRUSTED_PROXIES */
+    size_t trusted_count;
+
+    /* Connection limits (libmicrohttpd). */
+    unsigned conn_timeout_s;   /* CONNECTION_TIMEOUT: idle seconds */
+    unsigned max_connections;  /* MAX_CONNECTIONS */
+    unsigned max_conn_per_ip;  /* MAX_CONNECTIONS_PER_IP; 0 = no limit */
+    size_t max_header_bytes;   /* MAX_HEADER_BYTES: request line + headers */
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

@@ -4,6 +4,8 @@
 #ifndef MEDQA_REQUEST_H
 #define MEDQA_REQUEST_H
 
+#include "medqa/ratelimit.h"
+
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -42,6 +44,16 @@ struct request {
     char key_id[37]; /* the caller's API key id ("" when anonymous) */
     char doctor_id[37]; /* the doctor a doctor key is bound to */
     long long started_us;
+    /* Rate limiting (http/server): the bucket this request was counted
+     * in, so that a 304 can give its token back, and the figures for the
+     * RateLimit-* headers. */
+    struct ratelimit *rl;
+    const struct ratelimit_rule *rl_rule;
+    unsigned char rl_key[RATELIMIT_KEY_MAX];
+    size_t rl_keylen;
+    bool rl_spent;
+    bool rl_known; /* rl_result holds figures to send */
+    struct ratelimit_result rl_result;
 
     /* What goes out. */
     unsigned status;

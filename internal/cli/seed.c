@@ -1,8 +1,9 @@
-/* cli/seed — `medqa seed --demo` and `medqa seed --synthetic N`. */
+/* cli/seed — `medqa seed --demo` and `medqa seed --synthetic N [--seed S]`. */
 #include "medqa/cli.h"
 #include "medqa/config.h"
 #include "medqa/db.h"
 #include "medqa/seed.h"
+#include "medqa/synthetic.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,16 +12,60 @@
 
 static int seed__usage(void)
 {
-    fprintf(stderr, "usage: medqa seed --demo\n");
+    fprintf(stderr, "usage: medqa seed --demo\n"
+                    "       medqa seed --synthetic N [--seed S]\n");
     return 2;
+}
+
+/* A whole number in [lo, hi]; -1 when it is not. */
+static long seed__number(const char *s, long lo, long hi)
+{
+    char *end = NULL;
+
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    return v;
+}
+
+/* After a bulk load the /related term statistics are recomputed once. */
+static int seed__refresh(PGconn *pg, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(pg, "SELECT mq_refresh_df()");
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+
+    if (rc != 0)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    return rc;
 }
 
 int cli_seed(int argc, char **argv, const struct config *cfg)
 {
     char err[1024];
+    long n = -1;
+    unsigned long seed = 1;
+    int demo = 0;
     int rc = 1;
 
-    if (argc != 1 || strcmp(argv[0], "--demo") != 0)
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--demo") == 0) {
+            demo = 1;
+        } else if (strcmp(argv[i], "--synthetic") == 0 && i + 1 < argc) {
+            n = seed__number(argv[++i], 1, 100000000);
+            if (n < 0)
+                return seed__usage();
+        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            long s = seed__number(argv[++i], 0, 2147483647);
+            if (s < 0)
+                return seed__usage();
+            seed = (unsigned long)s;
+        } else {
+            return seed__usage();
+        }
+    }
+    if (demo == (n > 0))
         return seed__usage();
     if (cfg->database_url == NULL) {
         fprintf(stderr, "medqa: DATABASE_URL: not set\n");
@@ -31,10 +76,14 @@ int cli_seed(int argc, char **argv, const struct config *cfg)
         fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
         return 1;
     }
-    if (seed_demo(pg, err, sizeof(err)) == 0)
-        rc = 0;
+    if (demo)
+        rc = seed_demo(pg, err, sizeof(err));
     else
+        rc = synthetic_generate(pg, n, seed, err, sizeof(err));
+    if (rc == 0 && !demo)
+        rc = seed__refresh(pg, err, sizeof(err));
+    if (rc != 0)
         fprintf(stderr, "medqa: seed: %s\n", err);
     PQfinish(pg);
-    return rc;
+    return rc == 0 ? 0 : 1;
 }

@@ -106,6 +106,127 @@ out:
     return rc;
 }
 
+/* TRUSTED_PROXIES: the addresses (or networks) whose X-Forwarded-For is
+ * believed when rate limiting by client address. */
+static int config__load_proxies(struct config *cfg, char *errbuf,
+                                size_t errlen)
+{
+    const char *v = getenv("TRUSTED_PROXIES");
+    char *copy = NULL, *save = NULL;
+    size_t n = 1;
+    int rc = 0;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (*p == ',')
+            n++;
+    cfg->trusted_proxies = calloc(n, sizeof(*cfg->trusted_proxies));
+    copy = strdup(v);
+    if (cfg->trusted_proxies == NULL || copy == NULL) {
+        rc = -1;
+        goto out;
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len > 0 && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (ratelimit_parse_net(tok,
+                                &cfg->trusted_proxies[cfg->trusted_count]) !=
+            0) {
+            rc = config__bad(errbuf, errlen, "TRUSTED_PROXIES",
+                             "a comma-separated list of IPv4 or IPv6 "
+                             "addresses or networks such as 10.0.0.0/8");
+            goto out;
+        }
+        cfg->trusted_count++;
+    }
+out:
+    free(copy);
+    return rc;
+}
+
+/* RATE_LIMIT_<ROLE>: "<requests>/<window>" or "off". */
+static int config__rate(const char *name, struct ratelimit_rule *rule,
+                        char *errbuf, size_t errlen)
+{
+    const char *s = getenv(name);
+
+    if (s == NULL || *s == '\0')
+        return 0;
+    if (ratelimit_parse_rule(s, rule) != 0)
+        return config__bad(errbuf, errlen, name,
+                           "requests/window such as 60/60s, 100/1m or "
+                           "5000/1h (1 to 1000000 requests, a window of 1s "
+                           "to 24h), or off");
+    return 0;
+}
+
+/* The limits that keep one client or a slow one from exhausting the
+ * server: rate limits, connections, time and header sizes. */
+static int config__load_limits(struct config *cfg, char *errbuf,
+                               size_t errlen)
+{
+    unsigned long v;
+    const char *s;
+
+    cfg->rate_anon = (struct ratelimit_rule){120, 60};
+    cfg->rate_partner = (struct ratelimit_rule){6000, 60};
+    cfg->rate_app = (struct ratelimit_rule){3000, 60};
+    cfg->rate_doctor = (struct ratelimit_rule){600, 60};
+    cfg->rate_editor = (struct ratelimit_rule){1200, 60};
+    cfg->rate_entries = 65536;
+    cfg->conn_timeout_s = 15;
+    cfg->max_connections = 1024;
+    cfg->max_conn_per_ip = 64;
+    cfg->max_header_bytes = 32768;
+    if (config__rate("RATE_LIMIT_ANON", &cfg->rate_anon, errbuf, errlen) ||
+        config__rate("RATE_LIMIT_PARTNER", &cfg->rate_partner, errbuf,
+                     errlen) ||
+        config__rate("RATE_LIMIT_APP", &cfg->rate_app, errbuf, errlen) ||
+        config__rate("RATE_LIMIT_DOCTOR", &cfg->rate_doctor, errbuf,
+                     errlen) ||
+        config__rate("RATE_LIMIT_EDITOR", &cfg->rate_editor, errbuf, errlen))
+        return -1;
+    if ((s = getenv("RATE_LIMIT_ENTRIES")) != NULL && *s) {
+        if (config__ulong(s, 1024, 16UL * 1024 * 1024, &v) != 0)
+            return config__bad(errbuf, errlen, "RATE_LIMIT_ENTRIES",
+                               "a whole number from 1024 to 16777216");
+        cfg->rate_entries = v;
+    }
+    if ((s = getenv("CONNECTION_TIMEOUT")) != NULL && *s) {
+        if (config__ulong(s, 1, 3600, &v) != 0)
+            return config__bad(errbuf, errlen, "CONNECTION_TIMEOUT",
+                               "a whole number of seconds from 1 to 3600");
+        cfg->conn_timeout_s = (unsigned)v;
+    }
+    if ((s = getenv("MAX_CONNECTIONS")) != NULL && *s) {
+        if (config__ulong(s, 1, 65536, &v) != 0)
+            return config__bad(errbuf, errlen, "MAX_CONNECTIONS",
+                               "a whole number from 1 to 65536");
+        cfg->max_connections = (unsigned)v;
+    }
+    if ((s = getenv("MAX_CONNECTIONS_PER_IP")) != NULL && *s) {
+        if (config__ulong(s, 0, 65536, &v) != 0)
+            return config__bad(errbuf, errlen, "MAX_CONNECTIONS_PER_IP",
+                               "a whole number from 0 (no limit) to 65536");
+        cfg->max_conn_per_ip = (unsigned)v;
+    }
+    if ((s = getenv("MAX_HEADER_BYTES")) != NULL && *s) {
+        if (config__ulong(s, 4096, 1024 * 1024, &v) != 0)
+            return config__bad(errbuf, errlen, "MAX_HEADER_BYTES",
+                               "a whole number of bytes from 4096 to "
+                               "1048576");
+        cfg->max_header_bytes = v;
+    }
+    return config__load_proxies(cfg, errbuf, errlen);
+}
+
 int config_load(struct config *cfg, char *errbuf, size_t errlen)
 {
     unsigned long v;
@@ -177,6 +298,8 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
         if (cfg->public_base_url == NULL)
             return -1;
     }
+    if (config__load_limits(cfg, errbuf, errlen) != 0)
+        return -1;
     return config__load_cors(cfg, errbuf, errlen);
 }
 
@@ -193,5 +316,6 @@ void config_cleanup(struct config *cfg)
         for (size_t i = 0; i < cfg->cors_count; i++)
             free(cfg->cors_origins[i]);
     free(cfg->cors_origins);
+    free(cfg->trusted_proxies);
     memset(cfg, 0, sizeof(*cfg));
 }

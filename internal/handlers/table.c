@@ -36,6 +36,8 @@ static const struct handler_entry handlers__table[] = {
     {"getDoctor", handle_get_doctor},
     {"listChanges", handle_list_changes},
     {"getRelated", handle_get_related},
+    {"getDocs", handle_get_docs},
+    {"getDocsAsset", handle_get_docs_asset},
 };
 
 #define HANDLERS_COUNT (sizeof(handlers__table) / sizeof(handlers__table[0]))

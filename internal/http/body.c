@@ -7,6 +7,8 @@
 #include "medqa/validate.h"
 
 #include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,55 @@ static int body__json_type(const char *ct, int is_patch)
     if (is_patch && len == 28 &&
         strncasecmp(ct, "application/merge-patch+json", 28) == 0)
         return 1;
+    return 0;
+}
+
+int http__json_depth(const char *buf, size_t len, int max_depth)
+{
+    int depth = 0;
+    bool in_string = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (c == '\\')
+                i++; /* whatever is escaped cannot end the string */
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth)
+                return 1;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+int http__json_too_big(const json_t *v, int depth)
+{
+    size_t i;
+    const char *k;
+    json_t *item;
+
+    if (depth > BODY_MAX_DEPTH)
+        return 1;
+    if (json_is_array(v)) {
+        if (json_array_size(v) > BODY_MAX_ITEMS)
+            return 1;
+        json_array_foreach(v, i, item) if (http__json_too_big(item, depth + 1))
+            return 1;
+    } else if (json_is_object(v)) {
+        if (json_object_size(v) > BODY_MAX_ITEMS)
+            return 1;
+        json_object_foreach((json_t *)(uintptr_t)v, k, item)
+        {
+            if (http__json_too_big(item, depth + 1))
+                return 1;
+        }
+    }
     return 0;
 }
 
@@ -64,6 +115,14 @@ int http__body(struct request *r)
                       "Send the body as application/json.", NULL);
         return 1;
     }
+    /* jansson nests up to 2048 levels, recursively; no medqa body needs
+     * more than a handful, so a deep one is refused before parsing. */
+    if (http__json_depth(r->raw_body, r->raw_len, BODY_MAX_DEPTH)) {
+        snprintf(detail, sizeof(detail),
+                 "The body nests deeper than %d levels.", BODY_MAX_DEPTH);
+        problem_reply(r, 400, "too-deep", NULL, detail, NULL);
+        return 1;
+    }
     /* Duplicate keys are ambiguous (which one wins differs between
      * parsers), so they are refused rather than silently merged. */
     r->body = json_loadb(r->raw_body, r->raw_len, JSON_REJECT_DUPLICATES,
@@ -75,6 +134,15 @@ int http__body(struct request *r)
                  "The body is not valid JSON (line %d, column %d).",
                  jerr.line, jerr.column);
         problem_reply(r, 400, "invalid-json", NULL, detail, NULL);
+        return 1;
+    }
+    /* Whatever the schema says, no array or object is allowed more than
+     * BODY_MAX_ITEMS members: validation cost stays bounded. */
+    if (http__json_too_big(r->body, 1)) {
+        snprintf(detail, sizeof(detail),
+                 "An array or object in the body has more than %d members.",
+                 BODY_MAX_ITEMS);
+        problem_reply(r, 400, "too-many-items", NULL, detail, NULL);
         return 1;
     }
     json_t *errors = json_array();

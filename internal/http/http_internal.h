@@ -3,6 +3,7 @@
 #define MEDQA_HTTP_INTERNAL_H
 
 #include "medqa/request.h"
+#include "medqa/spec.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -16,10 +17,29 @@ struct validator;
 int http__params(struct request *r, const char *const *names,
                  const char *const *values, size_t nvalues, json_t *errors);
 
+/* Returns a new JSON value for a parameter's `text` according to `kind`, or
+ * NULL when the text is not of that kind.
+ * Strings that are not UTF-8 are refused too. */
+json_t *http__coerce(enum spec_param_kind kind, const char *text);
+
 /* Parses and validates the body of `r`; 0 when valid or absent and
  * allowed. Otherwise it has already replied (400, 413, 415) and returns 1;
  * -1 on an internal failure. */
 int http__body(struct request *r);
+
+/* Deepest nesting of arrays and objects a request body may have, and
+ * most members any one array or object may have. */
+#define BODY_MAX_DEPTH 32
+#define BODY_MAX_ITEMS 1000
+
+/* Scans JSON text (valid or not) for nesting deeper than max_depth,
+ * ignoring brackets inside strings. Returns 1 when it is deeper, else 0. */
+int http__json_depth(const char *buf, size_t len, int max_depth);
+
+/* 1 when `v` (at nesting level `depth`, 1 for the root) or anything in it
+ * is nested deeper than BODY_MAX_DEPTH or has more than BODY_MAX_ITEMS
+ * members; else 0. */
+int http__json_too_big(const json_t *v, int depth);
 
 /* Builds the final response from r (ETag, 304, gzip, CORS, security and
  * request-id headers) and queues it. Returns an MHD_Result. */

@@ -28,7 +28,7 @@ static const char *params__in_name(enum spec_param_in in)
 
 /* Returns a new JSON value for `text` according to `kind`, or NULL when the
  * text is not of that kind. Strings that are not UTF-8 are refused too. */
-static json_t *params__coerce(enum spec_param_kind kind, const char *text)
+json_t *http__coerce(enum spec_param_kind kind, const char *text)
 {
     char *end = NULL;
 
@@ -157,7 +157,7 @@ static enum MHD_Result params__each_query(void *cls, enum MHD_ValueKind kind,
         goto out;
     }
     json_object_set_new(q->seen, key, json_true());
-    json_t *v = params__coerce(p->kind, value ? value : "");
+    json_t *v = http__coerce(p->kind, value ? value : "");
     if (v == NULL) {
         params__error(q->errors, "query", key, params__kind_detail(p->kind));
         goto out;
@@ -187,7 +187,7 @@ int http__params(struct request *r, const char *const *names,
             const struct spec_param *p = &op->params[k];
             if (p->in != SPEC_IN_PATH || strcmp(p->name, names[i]) != 0)
                 continue;
-            json_t *v = params__coerce(p->kind, values[i]);
+            json_t *v = http__coerce(p->kind, values[i]);
             if (v == NULL) {
                 params__error(errors, "path", p->name,
                               params__kind_detail(p->kind));
@@ -209,7 +209,7 @@ int http__params(struct request *r, const char *const *names,
             const char *hv = MHD_lookup_connection_value(
                 r->conn, MHD_HEADER_KIND, p->name);
             if (hv != NULL) {
-                json_t *v = params__coerce(p->kind, hv);
+                json_t *v = http__coerce(p->kind, hv);
                 if (v == NULL) {
                     params__error(errors, "header", p->name,
                                   params__kind_detail(p->kind));

@@ -13,6 +13,7 @@
 #include "medqa/handlers.h"
 #include "medqa/log.h"
 #include "medqa/problem.h"
+#include "medqa/ratelimit.h"
 #include "medqa/router.h"
 #include "medqa/spec.h"
 
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +36,15 @@ struct http_server {
     const struct config *cfg;
     const struct spec *spec;
     atomic_int in_flight;
+    struct ratelimit *rl;
+    bool *op_limited; /* by operation index: does the spec declare a 429? */
 };
+
+/* Request-line and header limits checked on the first call. Beyond
+ * MAX_HEADER_BYTES (plus libmicrohttpd's own slack) libmicrohttpd refuses
+ * the request itself, with its own 431 or 414 page. */
+#define SERVER_MAX_URL 8192
+#define SERVER_MAX_HEADERS 100
 
 static long long server__now_us(void)
 {
@@ -91,7 +101,133 @@ static int server__options(struct request *r, const struct route_match *m)
     return request_add_header(r, "Allow", m->allow);
 }
 
-static void server__dispatch(struct request *r)
+/* The last X-Forwarded-For header: a proxy that adds a line of its own
+ * rather than appending to the client's puts it last. */
+static enum MHD_Result server__last_xff(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
+{
+    (void)kind;
+    if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL)
+        *(const char **)cls = value;
+    return MHD_YES;
+}
+
+/* Names r's address bucket ("a" or, for failed keys, "f" + 16 bytes) in
+ * r->rl_key. Returns 0, or -1 when the peer has no IP address. */
+static int server__address_key(struct request *r, char kind)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const char *xff = NULL;
+
+    if (ci == NULL)
+        return -1;
+    if (r->cfg->trusted_count > 0)
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, server__last_xff,
+                                  (void *)&xff);
+    r->rl_key[0] = (unsigned char)kind;
+    if (ratelimit_client_address(ci->client_addr, xff, r->cfg->trusted_proxies,
+                                 r->cfg->trusted_count, r->rl_key + 1) != 0)
+        return -1;
+    r->rl_keylen = 17;
+    return 0;
+}
+
+/* Counts r in bucket r->rl_key under `rule`: spends a token when `spend`
+ * is set, otherwise only looks. Returns 1 when the bucket was empty. */
+static int server__count(struct request *r, const struct ratelimit_rule *rule,
+                         bool spend)
+{
+    struct ratelimit_result res;
+
+    if (r->rl == NULL || r->rl_keylen == 0)
+        return 0;
+    ratelimit_take(r->rl, r->rl_key, r->rl_keylen, rule, server__now_us(),
+                   spend, &res);
+    r->rl_rule = rule;
+    r->rl_known = rule->limit > 0;
+    r->rl_result = res;
+    r->rl_spent = spend && res.allowed && rule->limit > 0;
+    return res.allowed ? 0 : 1;
+}
+
+/* Replies 429 from the figures server__count() left. */
+static void server__too_many(struct request *r, const char *detail)
+{
+    char secs[16];
+
+    snprintf(secs, sizeof(secs), "%u", r->rl_result.retry_after_s);
+    request_add_header(r, "Retry-After", secs);
+    problem_reply(r, 429, "rate-limited", NULL, detail, NULL);
+}
+
+static const struct ratelimit_rule *server__role_rule(const struct config *c,
+                                                      unsigned role)
+{
+    switch (role) {
+    case AUTH_ROLE_PARTNER: return &c->rate_partner;
+    case AUTH_ROLE_APP: return &c->rate_app;
+    case AUTH_ROLE_DOCTOR: return &c->rate_doctor;
+    case AUTH_ROLE_EDITOR: return &c->rate_editor;
+    default: return &c->rate_anon;
+    }
+}
+
+/* Counts the request against its client address before anything else
+ * costs work. Requests without a key spend from the address's bucket;
+ * requests with one are only held back when keys from this address have
+ * failed too often (their own bucket is charged once the key is known).
+ * Returns 1 when it has replied 429. */
+static int server__limit_address(struct request *r, bool limited,
+                                 bool keyed)
+{
+    const struct config *c = r->cfg;
+
+    if (server__address_key(r, keyed && limited ? 'f' : 'a') != 0)
+        return 0;
+    if (!limited) {
+        /* An operation the spec never answers 429 (liveness probes):
+         * show the address's figures, spend nothing. */
+        server__count(r, &c->rate_anon, false);
+        return 0;
+    }
+    if (server__count(r, &c->rate_anon, !keyed) != 0) {
+        server__too_many(r, keyed ? "Too many failed API keys from this "
+                                    "address; retry after the delay in "
+                                    "Retry-After."
+                                  : "Too many requests from this address; "
+                                    "retry after the delay in Retry-After.");
+        return 1;
+    }
+    return 0;
+}
+
+/* After authentication: a known key spends from its own bucket; a key
+ * that failed (401) spends from its address's failure bucket, so guessing
+ * keys is slowed down to the anonymous rate. Returns 1 when it has replied
+ * 429. */
+static int server__limit_key(struct request *r, bool authenticated)
+{
+    if (r->key_id[0] != '\0') {
+        size_t n = strlen(r->key_id);
+        r->rl_key[0] = 'k';
+        memcpy(r->rl_key + 1, r->key_id, n);
+        r->rl_keylen = n + 1;
+        if (server__count(r, server__role_rule(r->cfg, r->role), true) != 0 &&
+            authenticated) {
+            server__too_many(r, "Too many requests for this key; retry "
+                                "after the delay in Retry-After.");
+            return 1;
+        }
+        return 0;
+    }
+    if (!authenticated && r->status == 401 && r->rl_keylen == 17 &&
+        r->rl_key[0] == 'f')
+        server__count(r, &r->cfg->rate_anon, true);
+    return 0;
+}
+
+static void server__dispatch(struct http_server *srv, struct request *r)
 {
     struct route_match *m = malloc(sizeof(*m));
     json_t *errors = NULL;
@@ -101,15 +237,27 @@ static void server__dispatch(struct request *r)
         problem_reply(r, 500, "internal", NULL, NULL, NULL);
         return;
     }
-    if (r->too_large) {
-        /* The same answer a Content-Length over the limit gets at once. */
-        http__body(r);
-        goto out;
-    }
     rc = router_match(r->spec, r->method, r->path, m);
     if (strcmp(r->method, "OPTIONS") == 0 &&
         (rc == ROUTER_OK || rc == ROUTER_METHOD_NOT_ALLOWED)) {
+        /* A preflight costs nothing and a 429 would break CORS. */
+        if (server__address_key(r, 'a') == 0)
+            server__count(r, &r->cfg->rate_anon, false);
         server__options(r, m);
+        goto out;
+    }
+    bool limited = rc != ROUTER_OK ||
+                   srv->op_limited[m->op - r->spec->ops];
+    /* Nothing authenticates a request for a path the spec does not
+     * have, so it counts against its address even with a key. */
+    if (server__limit_address(r, limited,
+                              rc == ROUTER_OK &&
+                                  request_header(r, "Authorization") != NULL) !=
+        0)
+        goto out;
+    if (r->too_large) {
+        /* The same answer a Content-Length over the limit gets at once. */
+        http__body(r);
         goto out;
     }
     if (rc == ROUTER_METHOD_NOT_ALLOWED) {
@@ -127,7 +275,12 @@ static void server__dispatch(struct request *r)
     r->op = m->op;
     /* Who is asking comes before what they ask: a caller without the
      * right key learns nothing from validation errors. */
-    if (auth_authenticate(r) != 0)
+    if (auth_authenticate(r) != 0) {
+        if (limited)
+            server__limit_key(r, false);
+        goto out;
+    }
+    if (limited && server__limit_key(r, true) != 0)
         goto out;
     errors = json_array();
     if (errors == NULL) {
@@ -158,6 +311,97 @@ out:
     free(m);
 }
 
+struct server__head {
+    size_t bytes;
+    size_t count;
+    size_t content_lengths;
+};
+
+static enum MHD_Result server__each_header(void *cls, enum MHD_ValueKind kind,
+                                           const char *key, const char *value)
+{
+    struct server__head *h = cls;
+    (void)kind;
+    h->count++;
+    h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        h->content_lengths++;
+    return MHD_YES;
+}
+
+static enum MHD_Result server__each_arg(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
+{
+    size_t *n = cls;
+    (void)kind;
+    *n += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+    return MHD_YES;
+}
+
+/* What can be refused from the request line and headers alone, before any
+ * body is read: oversized or too many headers (431), an over-long URL
+ * (414), ambiguous framing (400), a transfer coding other than chunked
+ * (501) and a Content-Length over MAX_BODY_BYTES (413). Returns 1 when r
+ * has been answered. */
+static int server__refuse_early(struct request *r)
+{
+    struct server__head h = {0};
+    size_t url = strlen(r->path);
+    const char *cl, *te;
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, server__each_header,
+                              &h);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, server__each_arg,
+                              &url);
+    if (url > SERVER_MAX_URL) {
+        problem_reply(r, 414, "uri-too-long", NULL,
+                      "The request target is longer than 8192 bytes.", NULL);
+        r->bad_framing = true;
+        return 1;
+    }
+    if (h.count > SERVER_MAX_HEADERS || h.bytes > r->cfg->max_header_bytes) {
+        problem_reply(r, 431, "headers-too-large", NULL,
+                      "Too many request headers, or too large.", NULL);
+        r->bad_framing = true;
+        return 1;
+    }
+    cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if ((cl != NULL && te != NULL) || h.content_lengths > 1) {
+        /* Both framings at once, or two lengths, is how requests get
+         * smuggled past a proxy; refuse rather than guess which one the
+         * proxy used. */
+        problem_reply(r, 400, "bad-framing", NULL,
+                      "Send one Content-Length or Transfer-Encoding: "
+                      "chunked, not both.",
+                      NULL);
+        r->bad_framing = true;
+        return 1;
+    }
+    if (te != NULL && strcasecmp(te, "chunked") != 0) {
+        /* libmicrohttpd 0.9.75 would read a body of unknown coding up to
+         * the end of the connection. */
+        problem_reply(r, 501, "unsupported-transfer-coding",
+                      "Not Implemented",
+                      "The only transfer coding accepted is chunked.", NULL);
+        r->bad_framing = true;
+        return 1;
+    }
+    if (cl != NULL) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno != 0 || end == cl || n > r->cfg->max_body_bytes) {
+            r->too_large = true;
+            http__body(r);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
                                       const char *url, const char *method,
                                       const char *version,
@@ -177,33 +421,18 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         r->conn = conn;
         r->cfg = srv->cfg;
         r->spec = srv->spec;
+        r->rl = srv->rl;
         r->method = method;
         r->path = url;
         r->started_us = server__now_us();
         server__request_id(r);
-        const char *cl = MHD_lookup_connection_value(
-            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *te = MHD_lookup_connection_value(
-            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-        if (cl != NULL && te != NULL) {
-            /* Both framings at once is how requests get smuggled past a
-             * proxy; refuse rather than guess which one the proxy used. */
-            problem_reply(r, 400, "bad-framing", NULL,
-                          "Send Content-Length or Transfer-Encoding, not "
-                          "both.",
-                          NULL);
-            r->bad_framing = true;
+        if (server__refuse_early(r)) {
+            /* Answered on the first call, so libmicrohttpd closes the
+             * connection after it: whatever follows is not trusted to be
+             * framed the way we think. The address is still charged. */
+            if (server__address_key(r, 'a') == 0)
+                server__count(r, &r->cfg->rate_anon, true);
             return (enum MHD_Result)http__respond(r);
-        }
-        if (cl != NULL) {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno != 0 || end == cl || n > r->cfg->max_body_bytes) {
-                r->too_large = true;
-                http__body(r);
-                return (enum MHD_Result)http__respond(r);
-            }
         }
         return MHD_YES;
     }
@@ -243,7 +472,7 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         r->raw_body[r->raw_len] = '\0';
         return MHD_YES;
     }
-    server__dispatch(r);
+    server__dispatch(srv, r);
     return (enum MHD_Result)http__respond(r);
 }
 
@@ -273,7 +502,50 @@ static void server__mhd_log(void *cls, const char *fmt, va_list ap)
     size_t len = strlen(line);
     while (len > 0 && line[len - 1] == '\n')
         line[--len] = '\0';
-    log_msg(LOG_DEBUG, "libmicrohttpd", "detail", line, NULL);
+    log_msg(LOG_DEBUG, "libmicrohttpd", "detail", line, LOG_END);
+}
+
+static void server__free(struct http_server *srv)
+{
+    ratelimit_free(srv->rl);
+    free(srv->op_limited);
+    free(srv);
+}
+
+/* An operation is rate limited when the spec says it can answer 429; the
+ * others (liveness and readiness probes) are never refused for rate. */
+static int server__mark_limited(struct http_server *srv)
+{
+    const struct spec *spec = srv->spec;
+    json_t *paths = json_object_get(spec->doc, "paths");
+
+    srv->op_limited = calloc(spec->nops ? spec->nops : 1, sizeof(bool));
+    if (srv->op_limited == NULL)
+        return -1;
+    for (size_t i = 0; i < spec->nops; i++) {
+        const struct spec_operation *op = &spec->ops[i];
+        char method[16];
+        size_t k;
+        for (k = 0; op->method[k] && k + 1 < sizeof(method); k++)
+            method[k] = (char)(op->method[k] | 0x20);
+        method[k] = '\0';
+        json_t *node = json_object_get(
+            json_object_get(json_object_get(paths, op->path_template),
+                            method),
+            "responses");
+        srv->op_limited[i] = json_object_get(node, "429") != NULL;
+    }
+    return 0;
+}
+
+/* libmicrohttpd keeps the request line, the headers and its read buffer in
+ * one pool per connection; MAX_HEADER_BYTES is checked by us (431 as a
+ * problem document), and the pool leaves room above it so that only far
+ * larger requests meet libmicrohttpd's own refusal. */
+static size_t server__memory_limit(const struct config *cfg)
+{
+    size_t n = cfg->max_header_bytes * 2 + 16 * 1024;
+    return n < 64 * 1024 ? 64 * 1024 : n;
 }
 
 int http_server_start(const struct config *cfg, const struct spec *spec,
@@ -292,6 +564,12 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
     srv->cfg = cfg;
     srv->spec = spec;
     atomic_init(&srv->in_flight, 0);
+    if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
+        server__mark_limited(srv) != 0) {
+        snprintf(errbuf, errlen, "out of memory");
+        server__free(srv);
+        return -1;
+    }
     if (cfg->host != NULL) {
         memset(&a4, 0, sizeof(a4));
         memset(&a6, 0, sizeof(a6));
@@ -307,16 +585,17 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         } else {
             snprintf(errbuf, errlen,
                      "HOST: invalid value; accepts an IPv4 or IPv6 address");
-            free(srv);
+            server__free(srv);
             return -1;
         }
     }
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, server__access, srv,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conn_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, server__memory_limit(cfg),
         MHD_OPTION_NOTIFY_COMPLETED, server__completed, srv,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL,
@@ -326,7 +605,7 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         snprintf(errbuf, errlen,
                  "PORT: cannot listen on port %u (in use or not allowed)",
                  cfg->port);
-        free(srv);
+        server__free(srv);
         return -1;
     }
     *out = srv;
@@ -351,5 +630,5 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
          atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
     MHD_stop_daemon(s->daemon);
-    free(s);
+    server__free(s);
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import assert from 'node:assert/strict';
+import { checkResponse } from './contract.mjs';
 
 export const BIN = process.env.MEDQA_BIN;
 export const PG_SOCK = process.env.MEDQA_PG_SOCK;
@@ -94,8 +95,11 @@ export async function startMedqa({ db, env = {}, url } = {}) {
 }
 
 /** fetch() without automatic decompression surprises: returns status,
- * headers and the body as text plus parsed JSON when it is JSON. */
-export async function req(base, path, { method = 'GET', headers = {}, body, json } = {}) {
+ * headers and the body as text plus parsed JSON when it is JSON.
+ * Every response is checked against the spec (lib/contract.mjs) and a
+ * violation throws at once; `contract: false` skips that for a request
+ * that is off the spec on purpose. */
+export async function req(base, path, { method = 'GET', headers = {}, body, json, contract = true } = {}) {
   const h = { ...headers };
   let payload = body;
   if (json !== undefined) {
@@ -107,7 +111,17 @@ export async function req(base, path, { method = 'GET', headers = {}, body, json
   let data;
   const ct = res.headers.get('content-type') || '';
   if (ct.includes('json') && text.length > 0) data = JSON.parse(text);
-  return { status: res.status, headers: res.headers, text, body: data };
+  const out = { status: res.status, headers: res.headers, text, body: data };
+  if (contract) {
+    const violations = checkResponse(method, path, out);
+    if (violations.length > 0) {
+      throw new assert.AssertionError({
+        message: `contract: ${method} ${path} → ${res.status} breaks the spec:\n  ` +
+          violations.join('\n  ') + `\n  body: ${text.slice(0, 400)}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Sends raw bytes over TCP and returns the whole raw response text. */

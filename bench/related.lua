@@ -1,0 +1,12 @@
+-- GET /related?question_id={id} over random ids.
+package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
+local b = require "common"
+local ids
+setup = b.setup
+function init(args)
+    b.init()
+    ids = b.ids()
+end
+function request()
+    return wrk.format("GET", "/related?question_id=" .. b.pick(ids))
+end

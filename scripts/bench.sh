@@ -1,0 +1,570 @@
+#!/bin/bash
+# `make bench`: medqa under wrk beside its two ceilings, on this machine.
+#
+#   * builds build/medqa (-O2, no sanitizers) and bench/static_server.c;
+#   * a private cluster under var/bench/pg (port BENCH_PGPORT, unix socket
+#     only), database bench_N loaded once by `medqa seed --synthetic N` and
+#     reused while it holds N questions;
+#   * medqa on 127.0.0.1, driven by wrk with the Lua scripts in bench/,
+#     case by case, BENCH_ROUNDS rounds interleaved; after each medqa run of
+#     a read case, its ceilings: pgbench running medqa's own SQL
+#     (bench/pgbench/*.sql, -M prepared, same connections and threads) and
+#     bench/static_server answering a body of the same size;
+#   * CPU per request from /proc (medqa's process; the postmaster, its
+#     reaped children and every live child), peak RSS from VmHWM (reset
+#     before each run through /proc/PID/clear_refs);
+#   * a markdown table of medians on stdout and in bench/last-run.md.
+#
+# Everything it starts is stopped on exit, pass or fail. Settings (env):
+#   BENCH_N=100000  BENCH_DURATION=10  BENCH_CEIL_DURATION=5  BENCH_ROUNDS=3
+#   BENCH_CEIL_WARMUP=2 (pgbench seconds not counted)  BENCH_STATIC_DURATION=3
+#   BENCH_PGBENCH_CONNS=$BENCH_CONNS (pgbench clients)
+#   BENCH_CONNS=64  BENCH_THREADS=2    BENCH_WORKERS=4        BENCH_RSS_CONNS=256
+#   BENCH_CASES="get replies list deep related search post mix"
+#   BENCH_DEPTH=50000 (rows before the deep page)  BENCH_MAX_IDS=200000
+#   BENCH_C1_CASES="related search" (extra 1-connection latency runs)
+#   BENCH_PGPORT=5434  BENCH_PORT=18080  BENCH_STATIC_PORT=18081
+#   BENCH_OUT=bench/last-run.md  BENCH_MEDQA=build/medqa (another build to run)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+N=${BENCH_N:-100000}
+DUR=${BENCH_DURATION:-10}
+CDUR=${BENCH_CEIL_DURATION:-5}
+CWARM=${BENCH_CEIL_WARMUP:-2}
+SDUR=${BENCH_STATIC_DURATION:-3}
+PGB_CONNS=${BENCH_PGBENCH_CONNS:-${BENCH_CONNS:-64}}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNS:-64}
+THREADS=${BENCH_THREADS:-2}
+WORKERS=${BENCH_WORKERS:-4}
+RSS_CONNS=${BENCH_RSS_CONNS:-256}
+CASES=${BENCH_CASES:-get replies list deep related search post mix}
+C1_CASES=${BENCH_C1_CASES:-related search}
+DEPTH=${BENCH_DEPTH:-50000}
+MAX_IDS=${BENCH_MAX_IDS:-200000}
+PGPORT=${BENCH_PGPORT:-5434}
+PORT=${BENCH_PORT:-18080}
+SPORT=${BENCH_STATIC_PORT:-18081}
+OUT=${BENCH_OUT:-bench/last-run.md}
+LIMIT=20
+
+pgdir=var/bench/pg
+db=bench_$N
+run=var/bench/run
+base=http://127.0.0.1:$PORT
+hz=$(getconf CLK_TCK)
+medqa_pid=""
+static_pid=""
+
+say() { echo "bench: $*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+
+cleanup() {
+    [ -n "$static_pid" ] && kill "$static_pid" 2>/dev/null && wait "$static_pid" 2>/dev/null
+    [ -n "$medqa_pid" ] && kill "$medqa_pid" 2>/dev/null && wait "$medqa_pid" 2>/dev/null
+    scripts/pg.sh stop "$pgdir" >/dev/null 2>&1
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- build
+scripts/deps.sh wrk jq || exit 1
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$bindir/pgbench" ] || die "pgbench not found under /usr/lib/postgresql/*/bin"
+# BENCH_MEDQA runs another build (say, the one before a change) instead.
+medqa=${BENCH_MEDQA:-build/medqa}
+if [ -z "${BENCH_MEDQA:-}" ]; then
+    make -s build/medqa >&2 || die "cannot build build/medqa"
+fi
+[ -x "$medqa" ] || die "$medqa is not an executable"
+mkdir -p build/bench "$run"
+rm -f "$run"/*
+cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -o build/bench/static_server \
+    bench/static_server.c $(pkg-config --cflags --libs libmicrohttpd) ||
+    die "cannot build bench/static_server.c"
+
+# ---------------------------------------------------------------- data
+psqlc() { psql -X -q -v ON_ERROR_STOP=1 -h "$top/$pgdir/sock" -p "$PGPORT" -U medqa "$@"; }
+sql() { psqlc -d "$db" -tAc "$1"; }
+
+scripts/pg.sh start "$pgdir" "$PGPORT" || die "cannot start the cluster in $pgdir"
+scripts/pg.sh createdb "$pgdir" "$PGPORT" "$db" || die "cannot create $db"
+DATABASE_URL=$(scripts/pg.sh url "$pgdir" "$PGPORT" "$db")
+export DATABASE_URL
+"$medqa" migrate >"$run/migrate.log" 2>&1 || {
+    cat "$run/migrate.log" >&2
+    die "migrate failed"
+}
+
+# The benchmark's own writes (asker "bench-writer") are removed after each
+# round and at the start, so every run sees the same N questions.
+purge() {
+    sql "DELETE FROM changes WHERE entity_id IN (SELECT id::text FROM questions WHERE asker_name = 'bench-writer');
+         DELETE FROM questions WHERE asker_name = 'bench-writer';" >/dev/null &&
+        sql "VACUUM ANALYZE questions, question_topics, changes" >/dev/null
+}
+purge || die "cannot purge earlier benchmark writes"
+
+have=$(sql "SELECT count(*) FROM questions") || die "cannot count questions"
+if [ "$have" != "$N" ]; then
+    if [ "$have" != 0 ]; then
+        say "$db holds $have questions, not $N: loading it again"
+        psqlc -d postgres -c "DROP DATABASE $db" || die "cannot drop $db"
+        scripts/pg.sh createdb "$pgdir" "$PGPORT" "$db" || die "cannot create $db"
+        "$medqa" migrate >"$run/migrate.log" 2>&1 || die "migrate failed"
+    fi
+    "$medqa" --help 2>&1 | grep -q -- '--synthetic' ||
+        die "$medqa has no 'seed --synthetic' yet"
+    say "loading $N synthetic questions into $db"
+    t0=$(date +%s)
+    "$medqa" seed --synthetic "$N" >&2 || die "seed --synthetic failed"
+    say "loaded in $(($(date +%s) - t0)) s"
+    have=$(sql "SELECT count(*) FROM questions")
+    [ "$have" = "$N" ] || die "after the load $db holds $have questions, not $N"
+fi
+# IDF weights for /related: the load does not refresh them.
+if [ "$(sql "SELECT coalesce((SELECT docs FROM term_df_total), -1)")" != "$N" ]; then
+    say "refreshing term_df (mq_refresh_df) and vacuuming"
+    sql "SELECT mq_refresh_df()" >/dev/null || die "mq_refresh_df failed"
+    sql "VACUUM ANALYZE" >/dev/null || die "VACUUM failed"
+fi
+# The ids both wrk and pgbench draw from: all of them, or a random sample
+# of BENCH_MAX_IDS, numbered 1..n for pgbench's random().
+nids=$(sql "SELECT count(*) FROM bench_ids" 2>/dev/null || echo 0)
+want=$((N < MAX_IDS ? N : MAX_IDS))
+if [ "$nids" != "$want" ]; then
+    sql "DROP TABLE IF EXISTS bench_ids;
+         CREATE TABLE bench_ids AS
+           SELECT row_number() OVER ()::int AS n, id FROM
+             (SELECT id FROM questions WHERE deleted_at IS NULL
+              ORDER BY random() LIMIT $want) s;
+         ALTER TABLE bench_ids ADD PRIMARY KEY (n);
+         ANALYZE bench_ids;" >/dev/null || die "cannot make bench_ids"
+    nids=$want
+fi
+ids=$top/var/bench/ids_$N.txt
+if [ ! -s "$ids" ] || [ "$(wc -l <"$ids")" != "$nids" ]; then
+    sql "SELECT id FROM bench_ids ORDER BY n" >"$ids" || die "cannot dump ids"
+fi
+
+# ---------------------------------------------------------------- medqa
+if [ -z "${CURSOR_SECRET:-}" ]; then
+    [ -s var/cursor_secret ] ||
+        (umask 077 && od -An -v -tx1 -N32 /dev/urandom | tr -d ' \n' >var/cursor_secret)
+    CURSOR_SECRET=$(cat var/cursor_secret)
+fi
+export CURSOR_SECRET
+
+keyfile=var/bench/app_key_$N
+key=$(cat "$keyfile" 2>/dev/null || true)
+if [ -z "$key" ] || [ "$(sql "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND prefix = '$(echo "$key" | cut -c4-15)'")" != 1 ]; then
+    key=$("$medqa" keys create --role app --name bench 2>/dev/null | tail -n 1)
+    [ -n "$key" ] || die "cannot create an app key"
+    (umask 077 && echo "$key" >"$keyfile")
+fi
+
+# All the load comes from one address and one key: the rate limiter stays
+# on (its cost is part of a request's) with limits no run reaches, and the
+# per-address connection cap is lifted for the 256-connection run.
+PORT=$PORT HOST=127.0.0.1 WORKERS=$WORKERS LOG_LEVEL=warn PUBLIC_BASE_URL=$base \
+    RATE_LIMIT_ANON=1000000/1s RATE_LIMIT_APP=1000000/1s MAX_CONNECTIONS_PER_IP=0 \
+    "$medqa" serve >"$run/medqa.log" 2>&1 &
+medqa_pid=$!
+for _ in $(seq 100); do
+    curl -sf -o /dev/null "$base/healthz" && break
+    kill -0 "$medqa_pid" 2>/dev/null || {
+        cat "$run/medqa.log" >&2
+        die "medqa exited"
+    }
+    sleep 0.1
+done
+curl -sf -o /dev/null "$base/healthz" || die "medqa did not answer /healthz"
+
+# The cursor of the page BENCH_DEPTH rows down, obtained from medqa by
+# walking pages of 100 once, and kept while this secret and data last.
+depth=$((DEPTH < N / 2 ? DEPTH : N / 2 / 100 * 100))
+curfile=var/bench/cursor_${N}_$depth
+cursor=$(cat "$curfile" 2>/dev/null || true)
+secret_tag=$(printf %s "$CURSOR_SECRET" | sha256sum | cut -c1-16)
+if [ -n "$cursor" ] && [ "$secret_tag" != "$(cat "$curfile.secret" 2>/dev/null)" ]; then
+    cursor=""
+fi
+if [ -z "$cursor" ] ||
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/questions?cursor=$cursor")" != 200 ]; then
+    say "walking $((depth / 100)) pages of 100 for the cursor $depth rows deep"
+    cursor=""
+    for _ in $(seq $((depth / 100))); do
+        cursor=$(curl -sf "$base/questions?limit=100${cursor:+&cursor=$cursor}" | jq -r .next_cursor)
+        [ -n "$cursor" ] && [ "$cursor" != null ] || die "walking the list failed"
+    done
+    echo "$cursor" >"$curfile"
+    echo "$secret_tag" >"$curfile.secret"
+fi
+# pgbench needs the keys behind that cursor: the last row of the walk.
+IFS='|' read -r deep_ts deep_id < <(sql "SELECT to_char(asked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), id FROM questions WHERE deleted_at IS NULL ORDER BY asked_at DESC, id DESC OFFSET $((depth - 1)) LIMIT 1")
+
+# ---------------------------------------------------------------- cases
+# For each case: the wrk target (a Lua script or a path), and for read
+# cases the pgbench scripts and variables of its ceiling.
+declare -A WRK PGB PGD
+WRK[get]=lua:get.lua
+WRK[replies]=lua:replies.lua
+WRK[list]=path:/questions
+WRK[deep]="path:/questions?cursor=$cursor"
+WRK[related]=lua:related.lua
+WRK[search]=lua:search.lua
+WRK[post]=lua:post.lua
+WRK[mix]=lua:mix.lua
+common_d=(-D "base=$base" -D "nids=$nids" -D "lim=$((LIMIT + 1))")
+PGB[get]="-f bench/pgbench/get.sql"
+PGD[get]="replies=false editor=false related=false"
+PGB[replies]="-f bench/pgbench/get.sql"
+PGD[replies]="replies=true editor=false related=false"
+PGB[list]="-f bench/pgbench/list.sql"
+PGB[deep]="-f bench/pgbench/deep.sql"
+PGD[deep]="ts=$deep_ts cid=$deep_id"
+PGB[related]="-f bench/pgbench/related.sql"
+PGD[related]="rlim=4"
+i=0
+search_d=()
+while IFS= read -r term; do
+    [ -n "$term" ] || continue
+    i=$((i + 1))
+    sed "s/:q\\b/:q$i/g" bench/pgbench/search.sql >"$run/search_$i.sql"
+    PGB[search]="${PGB[search]:-} -f $run/search_$i.sql"
+    search_d+=(-D "q$i=$term")
+done <bench/search_terms.txt
+
+for c in $CASES; do
+    [ -n "${WRK[$c]:-}" ] || die "unknown case '$c' (know: ${!WRK[*]})"
+done
+
+# pgbench's connection, variables and scripts for case $1, in PGARGS.
+pgbench_args() {
+    local v
+    PGARGS=(-h "$top/$pgdir/sock" -p "$PGPORT" -U medqa "${common_d[@]}" "${search_d[@]}")
+    for v in ${PGD[$1]:-}; do PGARGS+=(-D "$v"); done
+    for v in ${PGB[$1]}; do PGARGS+=("$v"); done
+    PGARGS+=("$db")
+}
+
+# One sample URL of a case (a random id for the id cases), for checks and
+# body sizes.
+sample_url() {
+    local id
+    id=$(shuf -n 1 "$ids")
+    case $1 in
+    get) echo "$base/questions/$id" ;;
+    replies) echo "$base/questions/$id?include=replies" ;;
+    related) echo "$base/related?question_id=$id" ;;
+    search) echo "$base/questions?q=$(shuf -n 1 bench/search_terms.txt | jq -sRr '.[:-1]|@uri')&sort=relevance" ;;
+    list | deep) echo "$base${WRK[$1]#path:}" ;;
+    esac
+}
+
+# Checks every case answers as it should before timing anything, and
+# measures the mean body of each read case for the static ceiling.
+declare -A SIZE
+for c in $CASES; do
+    case $c in
+    post | mix)
+        code=$(curl -s -o "$run/check.out" -w '%{http_code}' -X POST \
+            -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+            --data "{\"title\":\"Bench check\",\"body\":\"A check.\",\"asker\":{\"name\":\"bench-writer\",\"age_band\":\"30-39\",\"gender\":\"female\"},\"department\":\"neurology\",\"topics\":[\"eyelid-muscle-twitching\"]}" \
+            "$base/questions")
+        [ "$code" = 201 ] || die "POST /questions answered $code: $(head -c 400 "$run/check.out")"
+        ;;
+    *)
+        total=0
+        for _ in $(seq 10); do
+            url=$(sample_url "$c")
+            rm -f "$run/check.out"
+            read -r code bytes < <(curl -sS -o "$run/check.out" -w '%{http_code} %{size_download}\n' "$url")
+            if [ "$code" != 200 ]; then
+                kill -0 "$medqa_pid" 2>/dev/null || say "medqa is gone: $(tail -n 5 "$run/medqa.log")"
+                die "$url answered $code: $(head -c 400 "$run/check.out")"
+            fi
+            total=$((total + bytes))
+        done
+        SIZE[$c]=$((total / 10))
+        # pgbench's copy of the SQL must run, once, without errors.
+        pgbench_args "$c"
+        "$bindir/pgbench" -n -M prepared -t 1 -c 1 "${PGARGS[@]}" \
+            >"$run/pgbench.check" 2>&1 || {
+            cat "$run/pgbench.check" >&2
+            die "the pgbench script of '$c' fails"
+        }
+        ;;
+    esac
+done
+# The ceiling's SQL must be medqa's: one body must match byte for byte.
+if [[ " $CASES " == *" get "* ]]; then
+    id=$(head -n 1 "$ids")
+    a=$(curl -s "$base/questions/$id" | sha256sum)
+    b=$(sql "SELECT mq_question_json(q, '$base')::text FROM questions q WHERE q.id = '$id'" | tr -d '\n' | sha256sum)
+    [ "$a" = "$b" ] || say "warning: GET /questions/$id differs from what mq_question_json gives"
+fi
+
+# ---------------------------------------------------------------- meters
+# utime+stime of one process, in clock ticks.
+proc_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# The cluster: the postmaster (with the time of children it reaped) and
+# every live child.
+pg_ticks() {
+    local pm
+    pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" '{
+        pid = $1; sub(/^.*\) /, "")
+        if (pid == pm) t += $12 + $13 + $14 + $15
+        else if ($2 == pm) t += $12 + $13
+    } END { print t + 0 }'
+}
+reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null; }
+hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+
+# wrk's --latency output -> "requests rps p50_ms p99_ms errors"
+parse_wrk() {
+    awk '
+    function ms(v) {
+        if (v ~ /us$/) return v / 1000
+        if (v ~ /ms$/) return v + 0
+        if (v ~ /s$/) return v * 1000
+        return v
+    }
+    / requests in / { req = $1 }
+    /^Requests\/sec:/ { rps = $2 }
+    /^ +50% / { p50 = ms($2) }
+    /^ +99% / { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    END { printf "%d %.1f %.2f %.2f %d\n", req, rps, p50, p99, err }' "$1"
+}
+
+# Runs wrk against medqa for case $1 with $2 connections for $3 seconds;
+# prints "requests rps p50 p99 errors medqa_us pg_us hwm_kb".
+wrk_medqa() {
+    local c=$1 conns=$2 secs=$3 target=${WRK[$1]} m0 p0 m1 p1 res
+    local -a args=(-t "$THREADS" -c "$conns" -d "${secs}s" --latency --timeout 10s)
+    if [ "$conns" -lt "$THREADS" ]; then args[1]=$conns; fi
+    if [[ $target == lua:* ]]; then
+        args+=(-s "bench/${target#lua:}" "$base")
+    else
+        args+=("$base${target#path:}")
+    fi
+    reset_hwm "$medqa_pid"
+    m0=$(proc_ticks "$medqa_pid")
+    p0=$(pg_ticks)
+    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_KEY=$key \
+        timeout $((secs + 30)) wrk "${args[@]}" >"$run/wrk.out" 2>&1
+    m1=$(proc_ticks "$medqa_pid")
+    p1=$(pg_ticks)
+    settle
+    res=$(parse_wrk "$run/wrk.out")
+    set -- $res
+    if [ "$1" -eq 0 ]; then
+        # Too slow to answer within wrk's timeout: say so, and go on.
+        say "warning: no request of '$c' completed in ${secs} s ($(grep -h 'Socket errors' "$run/wrk.out"))"
+        echo "$res - - $(hwm_kb "$medqa_pid")"
+        return
+    fi
+    awk -v r="$1" -v m=$((m1 - m0)) -v p=$((p1 - p0)) -v hz="$hz" -v h="$(hwm_kb "$medqa_pid")" \
+        -v rest="$res" 'BEGIN { printf "%s %.0f %.0f %d\n", rest, m * 1e6 / hz / r, p * 1e6 / hz / r, h }'
+}
+
+# pgbench for case $1: prints "tps pg_us". Its backends start cold
+# (connection, catalog caches, first plans) while medqa's are warm, so the
+# first BENCH_CEIL_WARMUP seconds do not count; the next BENCH_CEIL_DURATION
+# seconds do, measured by CPU snapshots at both ends and pgbench's
+# per-second progress lines in between. Then pgbench is stopped and its
+# backends, which would finish their statements into the next run, ended.
+pgbench_ceiling() {
+    local c=$1 p0 p1 pid t0 tw te tps
+    pgbench_args "$c"
+    "$bindir/pgbench" -n -M prepared -c "$PGB_CONNS" -j "$THREADS" -T $((CWARM + CDUR + 30)) -P 1 \
+        "${PGARGS[@]}" >"$run/pgbench.out" 2>&1 &
+    pid=$!
+    t0=$(date +%s.%N)
+    sleep "$CWARM"
+    p0=$(pg_ticks)
+    tw=$(date +%s.%N)
+    sleep "$CDUR"
+    p1=$(pg_ticks)
+    te=$(date +%s.%N)
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = '$db' AND application_name = 'pgbench'" >/dev/null
+    # "progress: 7.0 s, 1234.5 tps, lat …": the rate since the line before.
+    tps=$(awk -v w="$(awk -v a="$t0" -v b="$tw" 'BEGIN { print b - a }')" \
+        -v e="$(awk -v a="$t0" -v b="$te" 'BEGIN { print b - a }')" '
+        /^progress: / { t = $2 + 0; if (t > w && t <= e + 0.5) { n += $4 * (t - prev); d += t - prev }; prev = t }
+        END { if (d > 0) printf "%.1f\n", n / d; else print 0 }' "$run/pgbench.out")
+    if awk -v t="$tps" 'BEGIN { exit !(t <= 0) }'; then
+        say "warning: pgbench completed nothing for '$c' in its window"
+        grep -v '^progress' "$run/pgbench.out" | tail -n 3 >&2
+        echo "- -"
+        return
+    fi
+    awk -v t="$tps" -v p=$((p1 - p0)) -v hz="$hz" -v secs="$(awk -v a="$tw" -v b="$te" 'BEGIN { print b - a }')" \
+        'BEGIN { printf "%.1f %.0f\n", t, p * 1e6 / hz / (t * secs) }'
+}
+
+# Waits until medqa and the cluster are idle: requests still queued in
+# medqa when wrk stopped would otherwise run into the next measurement.
+# Statements still running after a second are cancelled (medqa answers
+# those requests 500 to clients that are gone). At most 30 s.
+settle() {
+    local m0 p0 m1 p1 i
+    for i in $(seq 60); do
+        m0=$(proc_ticks "$medqa_pid")
+        p0=$(pg_ticks)
+        sleep 0.5
+        m1=$(proc_ticks "$medqa_pid")
+        p1=$(pg_ticks)
+        [ $((m1 - m0 + p1 - p0)) -le 3 ] && return
+        if [ "$i" -ge 2 ]; then
+            sql "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = '$db' AND state = 'active' AND pid <> pg_backend_pid()" >/dev/null
+        fi
+    done
+    say "warning: medqa or PostgreSQL still busy after 30 s"
+}
+
+# The static server with a body of $2 bytes, for case $1: prints
+# "rps static_us".
+static_ceiling() {
+    local size=$2 s0 s1
+    build/bench/static_server "$SPORT" "$WORKERS" "$size" &
+    static_pid=$!
+    for _ in $(seq 50); do
+        curl -sf -o /dev/null "http://127.0.0.1:$SPORT/" && break
+        sleep 0.05
+    done
+    s0=$(proc_ticks "$static_pid")
+    timeout $((SDUR + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${SDUR}s" --latency \
+        "http://127.0.0.1:$SPORT/" >"$run/wrk.static" 2>&1
+    s1=$(proc_ticks "$static_pid")
+    kill "$static_pid"
+    wait "$static_pid" 2>/dev/null
+    static_pid=""
+    set -- $(parse_wrk "$run/wrk.static")
+    [ "$1" -gt 0 ] || die "the static server answered nothing"
+    awk -v r="$1" -v rps="$2" -v s=$((s1 - s0)) -v hz="$hz" 'BEGIN { printf "%s %.1f\n", rps, s * 1e6 / hz / r }'
+}
+
+is_read() { [ "$1" != post ] && [ "$1" != mix ]; }
+
+# ---------------------------------------------------------------- runs
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date +%s)
+say "warming up every case (2 s each)"
+for c in $CASES; do wrk_medqa "$c" "$CONNS" 2 >/dev/null; done
+purge
+res="$run/results.tsv"
+: >"$res"
+for r in $(seq "$ROUNDS"); do
+    for c in $CASES; do
+        say "round $r/$ROUNDS: $c"
+        echo "medqa $c $r $(wrk_medqa "$c" "$CONNS" "$DUR")" >>"$res"
+        if is_read "$c"; then
+            echo "pgbench $c $r $(pgbench_ceiling "$c")" >>"$res"
+            echo "static $c $r $(static_ceiling "$c" "${SIZE[$c]}")" >>"$res"
+        fi
+    done
+    purge
+done
+say "RSS run: get at $RSS_CONNS connections"
+echo "rss get 1 $(wrk_medqa get "$RSS_CONNS" "$DUR")" >>"$res"
+for c in $C1_CASES; do
+    [[ " $CASES " == *" $c "* ]] || continue
+    say "one connection: $c"
+    echo "c1 $c 1 $(wrk_medqa "$c" 1 5)" >>"$res"
+done
+purge
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- report
+# median KIND CASE FIELD: the median of a column over the rounds.
+median() {
+    awk -v k="$1" -v c="$2" -v f="$3" '$1 == k && $2 == c && $f != "-" { print $f }' "$res" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f×", a / b; else print "—" }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+report() {
+    local c
+    echo "## make bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(git describe --always --dirty 2>/dev/null)"
+    echo
+    echo "N = $N questions; wrk -t$THREADS -c$CONNS -d${DUR}s, $ROUNDS rounds interleaved, medians;" \
+        "ceilings each round: pgbench -c$PGB_CONNS -j$THREADS -M prepared ${CDUR} s after ${CWARM} s of warm-up, static server ${SDUR} s; medqa WORKERS=$WORKERS, LOG_LEVEL=warn," \
+        "rate limits 1000000/1s, no per-address connection cap;" \
+        "PostgreSQL $("$bindir/postgres" --version | awk '{ print $3 }') (fsync=${PG_FSYNC:-on}," \
+        "shared_buffers=${PG_SHARED_BUFFERS:-256MB}); $(nproc) CPUs shared by wrk, medqa and PostgreSQL;" \
+        "load average $load0 before, $load1 after; $(($(date +%s) - started)) s of runs."
+    echo
+    echo "| case | req/s | p50 ms | p99 ms | medqa µs/req | PG µs/req | peak RSS MiB | errors | pgbench tps | × pgbench | PG µs/txn pgbench | static req/s | × static | static µs/req | body B |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for c in $CASES; do
+        local rps p50 p99 app pg hwm err tps pgt srps sus
+        rps=$(median medqa "$c" 5)
+        # Work on requests still in flight when wrk stops is counted but
+        # they are not: with few requests per connection that skews.
+        [ "$(median medqa "$c" 4 | cut -d. -f1)" -lt $((CONNS * 20)) ] 2>/dev/null && rps="$rps ⁽¹⁾"
+        p50=$(median medqa "$c" 6)
+        p99=$(median medqa "$c" 7)
+        err=$(awk -v c="$c" '$1 == "medqa" && $2 == c { e += $8 } END { print e + 0 }' "$res")
+        app=$(median medqa "$c" 9)
+        pg=$(median medqa "$c" 10)
+        hwm=$(median medqa "$c" 11)
+        if is_read "$c"; then
+            tps=$(median pgbench "$c" 4)
+            pgt=$(median pgbench "$c" 5)
+            srps=$(median static "$c" 4)
+            sus=$(median static "$c" 5)
+            echo "| $c | $rps | $p50 | $p99 | $app | $pg | $(mib "$hwm") | $err | $tps | $(ratio "$rps" "$tps") | $pgt | $srps | $(ratio "$rps" "$srps") | $sus | ${SIZE[$c]} |"
+        else
+            echo "| $c | $rps | $p50 | $p99 | $app | $pg | $(mib "$hwm") | $err | — | — | — | — | — | — | — |"
+        fi
+    done
+    echo
+    echo "⁽¹⁾ fewer than 20 requests per connection: CPU per request is overstated by the work on requests"
+    echo "still in flight when wrk stopped, and the latencies are mostly queueing."
+    echo
+    echo "Peak RSS at $RSS_CONNS connections (get): $(mib "$(median rss get 11)") MiB;" \
+        "$(median rss get 5) req/s, p50 $(median rss get 6) ms, p99 $(median rss get 7) ms," \
+        "errors $(median rss get 8)."
+    for c in $C1_CASES; do
+        [[ " $CASES " == *" $c "* ]] || continue
+        echo "One connection, $c: p50 $(median c1 "$c" 6) ms, p99 $(median c1 "$c" 7) ms, $(median c1 "$c" 5) req/s."
+    done
+    echo
+    echo "Targets (issue 6):"
+    target() { awk -v v="$2" -v lim="$3" -v name="$1" 'BEGIN { if (v == "") print "- " name ": not measured"; else printf "- %s: %s (target %s) %s\n", name, v, lim, (v + 0 <= lim + 0 ? "met" : "NOT met") }'; }
+    if [[ " $CASES " == *" get "* ]]; then
+        target "get medqa µs/req" "$(median medqa get 9)" 60
+        target "get PG µs/req" "$(median medqa get 10)" 200
+        awk -v a="$(median medqa get 5)" -v b="$(median pgbench get 4)" 'BEGIN { printf "- get vs pgbench: %.2f× (target ≥ 0.80×) %s\n", a / b, (a / b >= 0.8 ? "met" : "NOT met") }'
+    fi
+    if [[ " $CASES " == *" list "* ]]; then
+        target "list medqa µs/req" "$(median medqa list 9)" 100
+        target "list PG µs/req" "$(median medqa list 10)" 350
+        if [[ " $CASES " == *" deep "* ]]; then
+            awk -v a="$(median medqa deep 6)" -v b="$(median medqa list 6)" -v d="$depth" 'BEGIN { printf "- page %d rows deep vs first, p50: %.2f× (target ≤ 1.2×) %s\n", d, a / b, (a / b <= 1.2 ? "met" : "NOT met") }'
+        fi
+    fi
+    target "peak RSS MiB at $RSS_CONNS connections" "$(mib "$(median rss get 11)")" 24
+    for c in related search; do
+        [[ " $C1_CASES " == *" $c "* ]] && [[ " $CASES " == *" $c "* ]] || continue
+        lim=20
+        [ "$c" = search ] && lim=50
+        target "$c p50 ms at 1 connection (target is for N = 1,000,000; this is N = $N)" "$(median c1 "$c" 6)" "$lim"
+    done
+}
+mkdir -p "$(dirname "$OUT")"
+report | tee "$OUT"
