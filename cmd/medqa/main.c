@@ -22,25 +22,24 @@
 
 static void main__usage(FILE *f)
 {
-    fprintf(f,
-            "usage: medqa <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  serve                 run the HTTP API on HOST:PORT\n"
-            "  migrate               apply the database migrations\n"
-            "  keys create --role R [--doctor ID] --name N\n"
-            "                        make an API key (printed once, last)\n"
-            "  keys list             list API keys (never the secrets)\n"
-            "  keys revoke ID        revoke an API key\n"
-            "  seed --demo           load the demo questions (idempotent)\n"
-            "  seed --synthetic N [--seed S]\n"
-            "                        generate N plausible questions (COPY)\n"
-            "  --help                show this text\n"
-            "  --version             print the version\n"
-            "\n"
-            "Configuration is read from the environment: DATABASE_URL, "
-            "PORT, HOST,\nWORKERS, LOG_LEVEL, MAX_BODY_BYTES, "
-            "PUBLIC_BASE_URL, CORS_ORIGINS,\nCURSOR_SECRET.\n");
+    fprintf(f, "usage: medqa <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  serve                 run the HTTP API on HOST:PORT\n"
+               "  migrate               apply the database migrations\n"
+               "  keys create --role R [--doctor ID] --name N\n"
+               "                        make an API key (printed once, last)\n"
+               "  keys list             list API keys (never the secrets)\n"
+               "  keys revoke ID        revoke an API key\n"
+               "  seed --demo           load the demo questions (idempotent)\n"
+               "  seed --synthetic N [--seed S]\n"
+               "                        generate N plausible questions (COPY)\n"
+               "  --help                show this text\n"
+               "  --version             print the version\n"
+               "\n"
+               "Configuration is read from the environment: DATABASE_URL, "
+               "PORT, HOST,\nWORKERS, LOG_LEVEL, MAX_BODY_BYTES, "
+               "PUBLIC_BASE_URL, CORS_ORIGINS,\nCURSOR_SECRET.\n");
 }
 
 /* Reads a whole file into a new buffer (for MEDQA_SPEC_FILE). */
@@ -165,9 +164,8 @@ static int main__serve(struct config *cfg)
     log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
             LOG_END);
     sigwait(&sigs, &sig);
-    log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT"
-                                                          : "SIGTERM",
-            LOG_END);
+    log_msg(LOG_INFO, "stopping", "signal",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", LOG_END);
     http_server_stop(srv, 10000);
     log_msg(LOG_INFO, "stopped", LOG_END);
     rc = 0;

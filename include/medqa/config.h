@@ -9,33 +9,33 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 struct config {
-    char *database_url;    /* libpq conninfo or URI; never logged */
-    char *host;            /* address to bind; NULL means every address */
-    unsigned port;         /* 0 lets the kernel choose (tests use it) */
-    unsigned workers;      /* libmicrohttpd pool threads = DB connections */
+    char *database_url; /* libpq conninfo or URI; never logged */
+    char *host;         /* address to bind; NULL means every address */
+    unsigned port;      /* 0 lets the kernel choose (tests use it) */
+    unsigned workers;   /* libmicrohttpd pool threads = DB connections */
     enum log_level log_level;
     size_t max_body_bytes; /* request bodies above this get a 413 */
     char *public_base_url; /* origin used in `url`, `Location`, `Link` */
     char **cors_origins;   /* NULL-terminated list, may be empty */
     size_t cors_count;
-    char *cursor_secret;   /* CURSOR_SECRET: seals pagination cursors; the
-                              same on every instance */
-    char *spec_file;       /* MEDQA_SPEC_FILE: load this instead of the
-                              embedded spec (development and tests) */
+    char *cursor_secret; /* CURSOR_SECRET: seals pagination cursors; the
+                            same on every instance */
+    char *spec_file;     /* MEDQA_SPEC_FILE: load this instead of the
+                            embedded spec (development and tests) */
 
     /* Rate limits (RATE_LIMIT_<ROLE>): anonymous callers per address,
      * key holders per key. */
     struct ratelimit_rule rate_anon, rate_partner, rate_app, rate_doctor,
         rate_editor;
-    size_t rate_entries;   /* RATE_LIMIT_ENTRIES: buckets kept in memory */
+    size_t rate_entries; /* RATE_LIMIT_ENTRIES: buckets kept in memory */
     struct ratelimit_net *trusted_proxies; /* TRUSTED_PROXIES */
     size_t trusted_count;
 
     /* Connection limits (libmicrohttpd). */
-    unsigned conn_timeout_s;   /* CONNECTION_TIMEOUT: idle seconds */
-    unsigned max_connections;  /* MAX_CONNECTIONS */
-    unsigned max_conn_per_ip;  /* MAX_CONNECTIONS_PER_IP; 0 = no limit */
-    size_t max_header_bytes;   /* MAX_HEADER_BYTES: request line + headers */
+    unsigned conn_timeout_s;  /* CONNECTION_TIMEOUT: idle seconds */
+    unsigned max_connections; /* MAX_CONNECTIONS */
+    unsigned max_conn_per_ip; /* MAX_CONNECTIONS_PER_IP; 0 = no limit */
+    size_t max_header_bytes;  /* MAX_HEADER_BYTES: request line + headers */
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

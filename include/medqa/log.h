@@ -16,8 +16,7 @@ void log_set_level(enum log_level level);
 void log_msg(enum log_level level, const char *msg, ...);
 
 /* The access-log line of one request. */
-void log_access(const char *request_id, const char *method,
-                const char *route, unsigned status, size_t bytes,
-                long long micros);
+void log_access(const char *request_id, const char *method, const char *route,
+                unsigned status, size_t bytes, long long micros);
 
 #endif

@@ -32,16 +32,16 @@ struct request {
     const char *method;
     const char *path;
     char request_id[65];
-    json_t *params;  /* path, query and header parameters by name, already
-                        coerced to their schema types and validated */
-    json_t *body;    /* the validated JSON body, or NULL */
-    char *raw_body;  /* the body as received (owned) */
+    json_t *params; /* path, query and header parameters by name, already
+                       coerced to their schema types and validated */
+    json_t *body;   /* the validated JSON body, or NULL */
+    char *raw_body; /* the body as received (owned) */
     size_t raw_len;
     size_t raw_cap;
-    bool too_large;  /* the body passed MAX_BODY_BYTES */
-    bool bad_framing; /* Transfer-Encoding and Content-Length together */
-    unsigned role;   /* enum auth_role bit of the caller; 0 = anonymous */
-    char key_id[37]; /* the caller's API key id ("" when anonymous) */
+    bool too_large;     /* the body passed MAX_BODY_BYTES */
+    bool bad_framing;   /* Transfer-Encoding and Content-Length together */
+    unsigned role;      /* enum auth_role bit of the caller; 0 = anonymous */
+    char key_id[37];    /* the caller's API key id ("" when anonymous) */
     char doctor_id[37]; /* the doctor a doctor key is bound to */
     long long started_us;
     /* Rate limiting (http/server): the bucket this request was counted
@@ -60,8 +60,8 @@ struct request {
     const char *content_type;
     const char *body_out; /* points into one of the owners below */
     size_t body_out_len;
-    char *owned_out;      /* freed with free() */
-    PGresult *owned_res;  /* freed with PQclear() */
+    char *owned_out;     /* freed with free() */
+    PGresult *owned_res; /* freed with PQclear() */
     struct request_header headers[REQUEST_MAX_HEADERS];
     size_t nheaders;
     bool no_etag;      /* the handler opts out of the automatic ETag */
@@ -89,8 +89,7 @@ int request_reply_empty(struct request *r, unsigned status);
 
 /* Adds a response header; both strings are copied. Returns -1 when the
  * table is full, which is a bug in the caller. */
-int request_add_header(struct request *r, const char *name,
-                       const char *value);
+int request_add_header(struct request *r, const char *name, const char *value);
 
 /* A request header's value, or NULL. */
 const char *request_header(const struct request *r, const char *name);

@@ -53,10 +53,10 @@ struct spec_operation {
 };
 
 struct spec {
-    json_t *doc;        /* the whole document, as JSON */
-    char *json;         /* the document serialised once, for /openapi.json */
+    json_t *doc; /* the whole document, as JSON */
+    char *json;  /* the document serialised once, for /openapi.json */
     size_t json_len;
-    char *yaml;         /* the source text, for /openapi.yaml */
+    char *yaml; /* the source text, for /openapi.yaml */
     size_t yaml_len;
     struct spec_operation *ops;
     size_t nops;
@@ -67,8 +67,8 @@ struct spec {
  * follow the YAML 1.2 core schema (null, true/false, integers, floats);
  * quoted ones are always strings. Returns 0 and a new reference in *out,
  * or -1 with a reason (including the line) in errbuf. */
-int spec_yaml_to_json(const char *text, size_t len, json_t **out,
-                      char *errbuf, size_t errlen);
+int spec_yaml_to_json(const char *text, size_t len, json_t **out, char *errbuf,
+                      size_t errlen);
 
 /* Loads the document from `text` and builds every operation. Returns 0 and
  * a new spec in *out (free with spec_free()), or -1 with a reason. */

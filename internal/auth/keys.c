@@ -126,8 +126,7 @@ static int auth__check_key(struct request *r, const char *key)
         return auth__unauthorized(r, "The API key is unknown or revoked.");
     }
     snprintf(r->key_id, sizeof(r->key_id), "%s", PQgetvalue(res, 0, 0));
-    snprintf(r->doctor_id, sizeof(r->doctor_id), "%s",
-             PQgetvalue(res, 0, 2));
+    snprintf(r->doctor_id, sizeof(r->doctor_id), "%s", PQgetvalue(res, 0, 2));
     r->role = auth_role_from_name(PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;

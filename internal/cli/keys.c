@@ -11,11 +11,10 @@
 
 static int keys__usage(void)
 {
-    fprintf(stderr,
-            "usage: medqa keys create --role partner|app|doctor|editor "
-            "[--doctor UUID] --name NAME\n"
-            "       medqa keys list\n"
-            "       medqa keys revoke ID\n");
+    fprintf(stderr, "usage: medqa keys create --role partner|app|doctor|editor "
+                    "[--doctor UUID] --name NAME\n"
+                    "       medqa keys list\n"
+                    "       medqa keys revoke ID\n");
     return 2;
 }
 
@@ -27,12 +26,12 @@ static int keys__fail(PGresult *res, const char *what)
     else if (state != NULL && strcmp(state, "22P02") == 0)
         fprintf(stderr, "medqa: keys %s: not a valid UUID\n", what);
     else if (state != NULL && strcmp(state, "23514") == 0)
-        fprintf(stderr, "medqa: keys %s: a doctor key needs --doctor, and "
-                        "only a doctor key may have one\n",
+        fprintf(stderr,
+                "medqa: keys %s: a doctor key needs --doctor, and "
+                "only a doctor key may have one\n",
                 what);
     else
-        fprintf(stderr, "medqa: keys %s: %s", what,
-                PQresultErrorMessage(res));
+        fprintf(stderr, "medqa: keys %s: %s", what, PQresultErrorMessage(res));
     PQclear(res);
     return 1;
 }
@@ -67,8 +66,8 @@ static int keys__create(PGconn *pg, int argc, char **argv)
         5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return keys__fail(res, "create");
-    fprintf(stderr, "created %s key %s (id %s); it is shown only once:\n",
-            role, name, PQgetvalue(res, 0, 0));
+    fprintf(stderr, "created %s key %s (id %s); it is shown only once:\n", role,
+            name, PQgetvalue(res, 0, 0));
     PQclear(res);
     printf("%s\n", key);
     return 0;

@@ -108,8 +108,7 @@ out:
 
 /* TRUSTED_PROXIES: the addresses (or networks) whose X-Forwarded-For is
  * believed when rate limiting by client address. */
-static int config__load_proxies(struct config *cfg, char *errbuf,
-                                size_t errlen)
+static int config__load_proxies(struct config *cfg, char *errbuf, size_t errlen)
 {
     const char *v = getenv("TRUSTED_PROXIES");
     char *copy = NULL, *save = NULL;
@@ -136,9 +135,8 @@ static int config__load_proxies(struct config *cfg, char *errbuf,
             tok[--len] = '\0';
         if (len == 0)
             continue;
-        if (ratelimit_parse_net(tok,
-                                &cfg->trusted_proxies[cfg->trusted_count]) !=
-            0) {
+        if (ratelimit_parse_net(
+                tok, &cfg->trusted_proxies[cfg->trusted_count]) != 0) {
             rc = config__bad(errbuf, errlen, "TRUSTED_PROXIES",
                              "a comma-separated list of IPv4 or IPv6 "
                              "addresses or networks such as 10.0.0.0/8");
@@ -169,8 +167,7 @@ static int config__rate(const char *name, struct ratelimit_rule *rule,
 
 /* The limits that keep one client or a slow one from exhausting the
  * server: rate limits, connections, time and header sizes. */
-static int config__load_limits(struct config *cfg, char *errbuf,
-                               size_t errlen)
+static int config__load_limits(struct config *cfg, char *errbuf, size_t errlen)
 {
     unsigned long v;
     const char *s;
@@ -189,8 +186,7 @@ static int config__load_limits(struct config *cfg, char *errbuf,
         config__rate("RATE_LIMIT_PARTNER", &cfg->rate_partner, errbuf,
                      errlen) ||
         config__rate("RATE_LIMIT_APP", &cfg->rate_app, errbuf, errlen) ||
-        config__rate("RATE_LIMIT_DOCTOR", &cfg->rate_doctor, errbuf,
-                     errlen) ||
+        config__rate("RATE_LIMIT_DOCTOR", &cfg->rate_doctor, errbuf, errlen) ||
         config__rate("RATE_LIMIT_EDITOR", &cfg->rate_editor, errbuf, errlen))
         return -1;
     if ((s = getenv("RATE_LIMIT_ENTRIES")) != NULL && *s) {
@@ -282,8 +278,8 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
     if ((s = getenv("PUBLIC_BASE_URL")) != NULL && *s) {
         size_t len = strlen(s);
         if (!config__valid_origin(s) && !((strncmp(s, "http://", 7) == 0 ||
-                                            strncmp(s, "https://", 8) == 0) &&
-                                           strchr(s, ' ') == NULL))
+                                           strncmp(s, "https://", 8) == 0) &&
+                                          strchr(s, ' ') == NULL))
             return config__bad(errbuf, errlen, "PUBLIC_BASE_URL",
                                "an absolute http:// or https:// URL");
         cfg->public_base_url = strdup(s);

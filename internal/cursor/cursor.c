@@ -121,8 +121,7 @@ int cursor_decode(const char *secret, const char *text, const char *sort,
         return CURSOR_EMALFORMED;
     int plen = cursor__unb64url(text, (size_t)(dot - text), payload,
                                 sizeof(payload) - 1);
-    int mlen = cursor__unb64url(dot + 1, strlen(dot + 1), given,
-                                sizeof(given));
+    int mlen = cursor__unb64url(dot + 1, strlen(dot + 1), given, sizeof(given));
     if (plen <= 0 || mlen != CURSOR_MAC_BYTES)
         return CURSOR_EMALFORMED;
     if (cursor__mac(secret, payload, (size_t)plen, mac) != 0 ||

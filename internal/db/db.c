@@ -18,7 +18,7 @@
 struct db_conn {
     PGconn *pg;
     bool prepared;
-    char **named;   /* db_query_named() statements prepared here */
+    char **named; /* db_query_named() statements prepared here */
     size_t nnamed;
     size_t named_cap;
     char sqlstate[6];
@@ -59,8 +59,8 @@ PGconn *db_connect_direct(const char *conninfo, char *errbuf, size_t errlen)
 {
     /* connect_timeout comes first so that a value in the URL wins;
      * expand_dbname lets DATABASE_URL be a URI or a key=value string. */
-    const char *const keys[] = {"connect_timeout", "application_name",
-                                "dbname", NULL};
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname",
+                                NULL};
     const char *const vals[] = {"2", "medqa", conninfo, NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
 
@@ -87,8 +87,8 @@ static void db__note_error(struct db_conn *c, const PGresult *res)
 
     const char *primary =
         res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)
-                           : NULL;
+    const char *hint =
+        res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 
     snprintf(c->message, sizeof(c->message), "%s", primary ? primary : "");
     snprintf(c->hint, sizeof(c->hint), "%s", hint ? hint : "");
@@ -183,8 +183,8 @@ int db_query(struct db_conn *c, const struct db_statement *st,
 {
     *out = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *res = PQexecPrepared(c->pg, st->name, st->nparams, params,
-                                       NULL, NULL, 0);
+        PGresult *res =
+            PQexecPrepared(c->pg, st->name, st->nparams, params, NULL, NULL, 0);
         ExecStatusType status = PQresultStatus(res);
         if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
             c->sqlstate[0] = '\0';

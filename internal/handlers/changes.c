@@ -53,8 +53,8 @@ int handle_list_changes(struct request *r)
     int rows = PQntuples(res);
     const char *last = rows > 0 ? PQgetvalue(res, rows - 1, 1) : after;
     hx_bind(r, bind);
-    if (cursor_encode(r->cfg->cursor_secret, "seq", bind, &last, 1,
-                      cursor) != 0) {
+    if (cursor_encode(r->cfg->cursor_secret, "seq", bind, &last, 1, cursor) !=
+        0) {
         PQclear(res);
         return problem_db(r, DB_EQUERY);
     }
@@ -79,8 +79,10 @@ int handle_list_changes(struct request *r)
     PQclear(res);
     used += (size_t)snprintf(body + used, total - used,
                              "],\"next_cursor\":\"%s\"}", cursor);
-    snprintf(link, sizeof(link), "<%s/changes?limit=%d&cursor=%s>; "
-             "rel=\"next\"", r->cfg->public_base_url, limit, cursor);
+    snprintf(link, sizeof(link),
+             "<%s/changes?limit=%d&cursor=%s>; "
+             "rel=\"next\"",
+             r->cfg->public_base_url, limit, cursor);
     request_add_header(r, "Link", link);
     /* A feed page changes as events arrive; partners poll it. */
     r->private_data = true;

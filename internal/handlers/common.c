@@ -16,8 +16,7 @@ const struct db_statement idempotency_statements[] = {
     /* Serialises retries of one key, so two racing copies of a request
      * cannot both create. */
     {"idem_lock",
-     "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))",
-     2},
+     "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2},
     {"idem_get",
      "SELECT status, body, location, encode(request_hash, 'hex') "
      "FROM idempotency_keys WHERE api_key_id = $1::uuid AND key = $2 "
@@ -166,8 +165,7 @@ void hx_bind(const struct request *r, char out[33])
     json_decref(copy);
 }
 
-int hx_cursor(struct request *r, const char *sort, int nkeys,
-              struct cursor *c)
+int hx_cursor(struct request *r, const char *sort, int nkeys, struct cursor *c)
 {
     const char *text = request_param_str(r, "cursor");
     char bind[33];
@@ -206,8 +204,8 @@ static char *hx__urlencode(const char *s)
         return NULL;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-            *p == '_' || *p == '~') {
+            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+            *p == '~') {
             *o++ = (char)*p;
         } else {
             *o++ = '%';
@@ -262,12 +260,14 @@ static int hx__next_link(struct request *r, const char *cursor)
         if (json_is_string(v)) {
             val = json_string_value(v);
         } else if (json_is_integer(v)) {
-            snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+            snprintf(num, sizeof(num), "%lld",
+                     (long long)json_integer_value(v));
             val = num;
         } else if (json_is_array(v)) {
             size_t i, total = 1;
             json_t *e;
-            json_array_foreach(v, i, e) total += strlen(json_string_value(e)) + 1;
+            json_array_foreach(v, i, e) total +=
+                strlen(json_string_value(e)) + 1;
             joined = calloc(1, total);
             if (joined == NULL)
                 goto out;
@@ -312,8 +312,8 @@ out:
 #undef HX_PUT
 }
 
-int hx_reply_page(struct request *r, PGresult *res, int limit,
-                  const char *sort, int nkeys)
+int hx_reply_page(struct request *r, PGresult *res, int limit, const char *sort,
+                  int nkeys)
 {
     int rows = PQntuples(res);
     int shown = rows > limit ? limit : rows;

@@ -32,8 +32,7 @@ void hx_bind(const struct request *r, char out[33]);
 /* Opens the request's `cursor` parameter, if any, for `sort` with nkeys
  * keys. Returns 0 (c->nkeys is 0 without a cursor), or replies 400 and
  * returns 1. */
-int hx_cursor(struct request *r, const char *sort, int nkeys,
-              struct cursor *c);
+int hx_cursor(struct request *r, const char *sort, int nkeys, struct cursor *c);
 
 /* The page size asked for (default 20). */
 int hx_limit(const struct request *r);
@@ -43,8 +42,8 @@ int hx_limit(const struct request *r);
  * there is a next page. `limit` is the page size: the query must have
  * fetched limit + 1 rows so we know whether more exist. Rows whose item
  * column is NULL are skipped (LEFT JOIN shapes). Frees res. */
-int hx_reply_page(struct request *r, PGresult *res, int limit,
-                  const char *sort, int nkeys);
+int hx_reply_page(struct request *r, PGresult *res, int limit, const char *sort,
+                  int nkeys);
 
 /* Replies 201 with the first column of res as body, Location set to
  * PUBLIC_BASE_URL + path. Frees res. */

@@ -11,8 +11,7 @@
 
 const struct db_statement doctors_statements[] = {
     {"doctor_get",
-     "SELECT mq_doctor_json(d)::text FROM doctors d WHERE d.id = $1::uuid",
-     1},
+     "SELECT mq_doctor_json(d)::text FROM doctors d WHERE d.id = $1::uuid", 1},
 };
 const size_t doctors_nstatements =
     sizeof(doctors_statements) / sizeof(doctors_statements[0]);
@@ -51,8 +50,7 @@ int handle_list_doctors(struct request *r)
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true,
-                            &res);
+    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
     return hx_reply_page(r, res, limit, "name", 1);

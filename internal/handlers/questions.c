@@ -17,15 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define Q_TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
-                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define Q_TS(col)                                                              \
+    "to_char(" col " AT TIME ZONE 'UTC', "                                     \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 /* Search: mq_search_query (migrations/0004) matches every English word of
  * q as itself or its canonical synonym, and Chinese by bigrams; relevance
  * is cover density over title (A), body (B), synonyms (C) and the doctor's
  * reply (D), normalised by document length (flag 1). */
 #define Q_RANK                                                                 \
-    "ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', q.related_terms || q.reply_terms, "   \
+    "ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', q.related_terms || q.reply_terms, "    \
     "mq_search_query($%d), 1)::real"
 
 const struct db_statement questions_statements[] = {
@@ -41,8 +42,7 @@ const struct db_statement questions_statements[] = {
      "AND (q.deleted_at IS NULL OR $4::boolean)",
      5},
     {"question_create",
-     "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j",
-     2},
+     "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j", 2},
     {"question_patch",
      "SELECT j::text FROM mq_patch_question($1::uuid, $2::jsonb, "
      "$3::text[], $4) AS j",
@@ -93,11 +93,10 @@ int handle_get_question(struct request *r)
         else if (strcmp(json_string_value(v), "related") == 0)
             with_related = true;
     }
-    const char *params[5] = {r->cfg->public_base_url,
-                             request_param_str(r, "id"),
-                             with_replies ? "true" : "false",
-                             editor ? "true" : "false",
-                             with_related ? "true" : "false"};
+    const char *params[5] = {
+        r->cfg->public_base_url, request_param_str(r, "id"),
+        with_replies ? "true" : "false", editor ? "true" : "false",
+        with_related ? "true" : "false"};
     int rc = db_query(c, &questions_statements[0], params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
@@ -115,16 +114,14 @@ int handle_get_question(struct request *r)
     const char *cur = PQgetvalue(res, 0, 0);
     size_t len = (size_t)PQgetlength(res, 0, 0);
     if (with_replies) {
-        body = questions__splice(cur, len, "replies", PQgetvalue(res, 0, 1),
-                                 0);
+        body = questions__splice(cur, len, "replies", PQgetvalue(res, 0, 1), 0);
         if (body == NULL)
             goto fail;
         cur = body;
         len = strlen(body);
     }
     if (with_related && !PQgetisnull(res, 0, 3)) {
-        next = questions__splice(cur, len, "related", PQgetvalue(res, 0, 3),
-                                 0);
+        next = questions__splice(cur, len, "related", PQgetvalue(res, 0, 3), 0);
         free(body);
         body = next;
         if (body == NULL)
@@ -133,8 +130,8 @@ int handle_get_question(struct request *r)
         len = strlen(body);
     }
     if (!PQgetisnull(res, 0, 2)) {
-        next = questions__splice(cur, len, "deleted_at",
-                                 PQgetvalue(res, 0, 2), 1);
+        next =
+            questions__splice(cur, len, "deleted_at", PQgetvalue(res, 0, 2), 1);
         free(body);
         body = next;
         if (body == NULL)
@@ -144,8 +141,7 @@ int handle_get_question(struct request *r)
     if (body == NULL) /* nothing to splice after all */
         return request_reply_pg(r, 200, res);
     PQclear(res);
-    return request_reply_owned(r, 200, "application/json", body,
-                               strlen(body));
+    return request_reply_owned(r, 200, "application/json", body, strlen(body));
 fail:
     PQclear(res);
     return -1;
@@ -170,9 +166,9 @@ int handle_list_questions(struct request *r)
     int tsq = 0;
 
     if (strcmp(sort, "relevance") == 0 && q == NULL)
-        return problem_validation(
-            r, json_pack("[{s:s, s:s, s:s}]", "parameter", "sort", "in",
-                         "query", "detail", "relevance needs q"));
+        return problem_validation(r, json_pack("[{s:s, s:s, s:s}]", "parameter",
+                                               "sort", "in", "query", "detail",
+                                               "relevance needs q"));
     if (hx_cursor(r, sort, 2, &cur) != 0)
         return 0;
     snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
@@ -251,8 +247,8 @@ int handle_list_questions(struct request *r)
         char frag[256];
         if (strcmp(sort, "relevance") == 0)
             snprintf(frag, sizeof(frag),
-                     " AND (" Q_RANK ", q.id) < ($%d::real, $%d::uuid)", tsq,
-                     a, id);
+                     " AND (" Q_RANK ", q.id) < ($%d::real, $%d::uuid)", tsq, a,
+                     id);
         else if (strcmp(sort, "updated") == 0)
             snprintf(frag, sizeof(frag),
                      " AND (q.updated_at, q.id) < ($%d::timestamptz, "
@@ -290,8 +286,7 @@ int handle_list_questions(struct request *r)
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true,
-                            &res);
+    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
     return hx_reply_page(r, res, limit, sort, 2);

@@ -12,8 +12,8 @@
 #include <stdio.h>
 
 const struct db_statement related_statements[] = {
-    {"related_get",
-     "SELECT mq_related($1::uuid, $2, $3, $4::int, $5)::text", 5},
+    {"related_get", "SELECT mq_related($1::uuid, $2, $3, $4::int, $5)::text",
+     5},
 };
 const size_t related_nstatements =
     sizeof(related_statements) / sizeof(related_statements[0]);
@@ -45,8 +45,7 @@ int handle_get_related(struct request *r)
     if (c == NULL)
         return 0;
     PGresult *res = NULL;
-    const char *params[5] = {qid, text, dept, limit,
-                             r->cfg->public_base_url};
+    const char *params[5] = {qid, text, dept, limit, r->cfg->public_base_url};
     int rc = db_query(c, &related_statements[0], params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);

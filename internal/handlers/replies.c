@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define R_TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
-                  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define R_TS(col)                                                              \
+    "to_char(" col " AT TIME ZONE 'UTC', "                                     \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 const struct db_statement replies_statements[] = {
     {"reply_get",
@@ -60,17 +61,17 @@ int handle_list_question_replies(struct request *r)
      * (more) replies, so "no question" (404) and "no replies" differ. */
     qb_add(&b, "SELECT CASE WHEN x.id IS NOT NULL THEN "
                "mq_reply_json(x.rep)::text END, x.ts, x.id "
-               "FROM questions q LEFT JOIN LATERAL (SELECT r AS rep, "
-               R_TS("r.replied_at") " AS ts, r.id::text AS id "
-               "FROM replies r WHERE r.question_id = q.id "
-               "AND r.deleted_at IS NULL");
+               "FROM questions q LEFT JOIN LATERAL (SELECT r AS rep, " R_TS(
+                   "r.replied_at") " AS ts, r.id::text AS id "
+                                   "FROM replies r WHERE r.question_id = q.id "
+                                   "AND r.deleted_at IS NULL");
     if (cur.nkeys == 2) {
         char frag[160];
         int a = qb_param(&b, cur.keys[0]);
         int id = qb_param(&b, cur.keys[1]);
         snprintf(frag, sizeof(frag),
-                 " AND (r.replied_at, r.id) > ($%d::timestamptz, $%d::uuid)",
-                 a, id);
+                 " AND (r.replied_at, r.id) > ($%d::timestamptz, $%d::uuid)", a,
+                 id);
         qb_add(&b, frag);
         qb_shape(&b, 'c');
     }
@@ -79,8 +80,7 @@ int handle_list_question_replies(struct request *r)
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true,
-                            &res);
+    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
     if (PQntuples(res) == 0) {
@@ -147,8 +147,7 @@ int handle_list_replies(struct request *r)
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true,
-                            &res);
+    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
     return hx_reply_page(r, res, limit, sort, 2);

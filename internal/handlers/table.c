@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static const struct handler_entry handlers__table[] = {
     {"getHealthz", handle_get_healthz},
     {"getReadyz", handle_get_readyz},
@@ -48,8 +47,7 @@ int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
         struct spec_operation *op = &s->ops[i];
         op->handler = NULL;
         for (size_t k = 0; k < HANDLERS_COUNT; k++)
-            if (strcmp(handlers__table[k].operation_id, op->operation_id) ==
-                0)
+            if (strcmp(handlers__table[k].operation_id, op->operation_id) == 0)
                 op->handler = (void *)(uintptr_t)handlers__table[k].fn;
         if (op->handler == NULL) {
             snprintf(errbuf, errlen,

@@ -69,8 +69,7 @@ int handle_list_topics(struct request *r)
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true,
-                            &res);
+    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
     return hx_reply_page(r, res, limit, "name", 1);

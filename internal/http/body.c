@@ -67,8 +67,8 @@ int http__json_too_big(const json_t *v, int depth)
     if (json_is_array(v)) {
         if (json_array_size(v) > BODY_MAX_ITEMS)
             return 1;
-        json_array_foreach(v, i, item) if (http__json_too_big(item, depth + 1))
-            return 1;
+        json_array_foreach(
+            v, i, item) if (http__json_too_big(item, depth + 1)) return 1;
     } else if (json_is_object(v)) {
         if (json_object_size(v) > BODY_MAX_ITEMS)
             return 1;
@@ -125,14 +125,14 @@ int http__body(struct request *r)
     }
     /* Duplicate keys are ambiguous (which one wins differs between
      * parsers), so they are refused rather than silently merged. */
-    r->body = json_loadb(r->raw_body, r->raw_len, JSON_REJECT_DUPLICATES,
-                         &jerr);
+    r->body =
+        json_loadb(r->raw_body, r->raw_len, JSON_REJECT_DUPLICATES, &jerr);
     if (r->body == NULL) {
         /* jansson's own text can quote the input; only the position is
          * safe to send back. */
         snprintf(detail, sizeof(detail),
-                 "The body is not valid JSON (line %d, column %d).",
-                 jerr.line, jerr.column);
+                 "The body is not valid JSON (line %d, column %d).", jerr.line,
+                 jerr.column);
         problem_reply(r, 400, "invalid-json", NULL, detail, NULL);
         return 1;
     }
@@ -148,8 +148,8 @@ int http__body(struct request *r)
     json_t *errors = json_array();
     if (errors == NULL)
         return -1;
-    int n = validate_json(r->spec->validator, op->body_schema, r->body, "",
-                          errors);
+    int n =
+        validate_json(r->spec->validator, op->body_schema, r->body, "", errors);
     if (n < 0) {
         json_decref(errors);
         return -1;

@@ -13,8 +13,7 @@ void http__etag(const char *body, size_t len, char tag[40])
     unsigned int mdlen = 0;
     static const char hex[] = "0123456789abcdef";
 
-    if (!EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) ||
-        mdlen < 16) {
+    if (!EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) || mdlen < 16) {
         memset(md, 0, sizeof(md));
     }
     tag[0] = '"';

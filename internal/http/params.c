@@ -22,8 +22,9 @@ static void params__error(json_t *errors, const char *in, const char *name,
 
 static const char *params__in_name(enum spec_param_in in)
 {
-    return in == SPEC_IN_PATH ? "path" : in == SPEC_IN_QUERY ? "query"
-                                                              : "header";
+    return in == SPEC_IN_PATH    ? "path"
+           : in == SPEC_IN_QUERY ? "query"
+                                 : "header";
 }
 
 /* Returns a new JSON value for `text` according to `kind`, or NULL when the
@@ -78,8 +79,7 @@ json_t *http__coerce(enum spec_param_kind kind, const char *text)
         return arr;
     }
     case SPEC_KIND_STRING:
-    default:
-        return json_string(text);
+    default: return json_string(text);
     }
 }
 
@@ -109,7 +109,8 @@ static int params__check(struct request *r, const struct spec_param *p,
         json_t *e;
         json_array_foreach(scratch, i, e)
         {
-            const char *detail = json_string_value(json_object_get(e, "detail"));
+            const char *detail =
+                json_string_value(json_object_get(e, "detail"));
             params__error(errors, params__in_name(p->in), p->name,
                           detail ? detail : "is not valid");
         }
@@ -143,9 +144,9 @@ static enum MHD_Result params__each_query(void *cls, enum MHD_ValueKind kind,
     if (name == NULL) {
         /* A key that is not UTF-8 cannot name any parameter. */
         json_array_append_new(q->errors,
-                              json_pack("{s:s, s:s}", "in", "query",
-                                        "detail", "parameter names must be "
-                                                  "valid UTF-8"));
+                              json_pack("{s:s, s:s}", "in", "query", "detail",
+                                        "parameter names must be "
+                                        "valid UTF-8"));
         return MHD_YES;
     }
     if (p == NULL) {
@@ -206,8 +207,8 @@ int http__params(struct request *r, const char *const *names,
     for (size_t k = 0; k < op->nparams; k++) {
         const struct spec_param *p = &op->params[k];
         if (p->in == SPEC_IN_HEADER) {
-            const char *hv = MHD_lookup_connection_value(
-                r->conn, MHD_HEADER_KIND, p->name);
+            const char *hv =
+                MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, p->name);
             if (hv != NULL) {
                 json_t *v = http__coerce(p->kind, hv);
                 if (v == NULL) {

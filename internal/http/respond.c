@@ -28,8 +28,8 @@ static void respond__free_buf(void *cls)
 
 static const char *respond__allowed_origin(const struct request *r)
 {
-    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                     "Origin");
+    const char *origin =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
     if (origin == NULL)
         return NULL;
     for (size_t i = 0; i < r->cfg->cors_count; i++)
@@ -100,8 +100,8 @@ static void respond__ratelimit(struct request *r, unsigned status,
 
 int http__respond(struct request *r)
 {
-    int is_read = strcmp(r->method, "GET") == 0 ||
-                  strcmp(r->method, "HEAD") == 0;
+    int is_read =
+        strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     unsigned status = r->status ? r->status : 500;
     char tag[48] = "";
     char *gz = NULL;
@@ -111,9 +111,9 @@ int http__respond(struct request *r)
 
     /* A write's answer carries the new representation's tag too, so the
      * client can send it back in If-Match without another GET. */
-    int tagged = (is_read && status == 200) ||
-                 (status == 201 || (status == 200 &&
-                                    strcmp(r->method, "PATCH") == 0));
+    int tagged =
+        (is_read && status == 200) ||
+        (status == 201 || (status == 200 && strcmp(r->method, "PATCH") == 0));
     if (tagged && !r->no_etag && r->body_out != NULL) {
         http__etag(r->body_out, r->body_out_len, tag);
         const char *inm = MHD_lookup_connection_value(
@@ -123,8 +123,8 @@ int http__respond(struct request *r)
             r->status = 304;
         }
     }
-    int compressible = status != 304 && r->body_out_len >= 1024 &&
-                       r->content_type != NULL;
+    int compressible =
+        status != 304 && r->body_out_len >= 1024 && r->content_type != NULL;
     if (compressible &&
         http__accepts_gzip(MHD_lookup_connection_value(
             r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
@@ -138,12 +138,11 @@ int http__respond(struct request *r)
                 strcpy(tag + 33, "-gzip\"");
         }
     } else if (status == 304 || r->body_out == NULL) {
-        resp = MHD_create_response_from_buffer(0, NULL,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     } else if (r->owned_res != NULL) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
-            r->body_out_len, (void *)(uintptr_t)r->body_out,
-            respond__free_pg, r->owned_res);
+            r->body_out_len, (void *)(uintptr_t)r->body_out, respond__free_pg,
+            r->owned_res);
         if (resp != NULL)
             r->owned_res = NULL;
     } else {
@@ -179,8 +178,7 @@ int http__respond(struct request *r)
     respond__cors(r, resp);
     respond__ratelimit(r, status, resp);
     for (size_t i = 0; i < r->nheaders; i++)
-        MHD_add_response_header(resp, r->headers[i].name,
-                                r->headers[i].value);
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     r->bytes_sent = status == 304 ? 0 : (gzlen ? gzlen : r->body_out_len);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);

@@ -57,8 +57,8 @@ static long long server__now_us(void)
  * safe characters; otherwise we make one, so logs cannot be forged. */
 static void server__request_id(struct request *r)
 {
-    const char *given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                    "X-Request-Id");
+    const char *given =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given != NULL) {
         size_t len = strlen(given);
         int ok = len > 0 && len < sizeof(r->request_id);
@@ -116,8 +116,8 @@ static enum MHD_Result server__last_xff(void *cls, enum MHD_ValueKind kind,
  * r->rl_key. Returns 0, or -1 when the peer has no IP address. */
 static int server__address_key(struct request *r, char kind)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-        r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const char *xff = NULL;
 
     if (ci == NULL)
@@ -178,8 +178,7 @@ static const struct ratelimit_rule *server__role_rule(const struct config *c,
  * requests with one are only held back when keys from this address have
  * failed too often (their own bucket is charged once the key is known).
  * Returns 1 when it has replied 429. */
-static int server__limit_address(struct request *r, bool limited,
-                                 bool keyed)
+static int server__limit_address(struct request *r, bool limited, bool keyed)
 {
     const struct config *c = r->cfg;
 
@@ -246,14 +245,12 @@ static void server__dispatch(struct http_server *srv, struct request *r)
         server__options(r, m);
         goto out;
     }
-    bool limited = rc != ROUTER_OK ||
-                   srv->op_limited[m->op - r->spec->ops];
+    bool limited = rc != ROUTER_OK || srv->op_limited[m->op - r->spec->ops];
     /* Nothing authenticates a request for a path the spec does not
      * have, so it counts against its address even with a key. */
-    if (server__limit_address(r, limited,
-                              rc == ROUTER_OK &&
-                                  request_header(r, "Authorization") != NULL) !=
-        0)
+    if (server__limit_address(
+            r, limited,
+            rc == ROUTER_OK && request_header(r, "Authorization") != NULL) != 0)
         goto out;
     if (r->too_large) {
         /* The same answer a Content-Length over the limit gets at once. */
@@ -383,8 +380,7 @@ static int server__refuse_early(struct request *r)
     if (te != NULL && strcasecmp(te, "chunked") != 0) {
         /* libmicrohttpd 0.9.75 would read a body of unknown coding up to
          * the end of the connection. */
-        problem_reply(r, 501, "unsupported-transfer-coding",
-                      "Not Implemented",
+        problem_reply(r, 501, "unsupported-transfer-coding", "Not Implemented",
                       "The only transfer coding accepted is chunked.", NULL);
         r->bad_framing = true;
         return 1;
@@ -486,9 +482,8 @@ static void server__completed(void *cls, struct MHD_Connection *conn,
 
     if (r == NULL)
         return;
-    log_access(r->request_id, r->method,
-               r->op ? r->op->path_template : "-", r->status, r->bytes_sent,
-               server__now_us() - r->started_us);
+    log_access(r->request_id, r->method, r->op ? r->op->path_template : "-",
+               r->status, r->bytes_sent, server__now_us() - r->started_us);
     server__free_request(r);
     *ctx = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
@@ -530,8 +525,7 @@ static int server__mark_limited(struct http_server *srv)
             method[k] = (char)(op->method[k] | 0x20);
         method[k] = '\0';
         json_t *node = json_object_get(
-            json_object_get(json_object_get(paths, op->path_template),
-                            method),
+            json_object_get(json_object_get(paths, op->path_template), method),
             "responses");
         srv->op_limited[i] = json_object_get(node, "429") != NULL;
     }
@@ -599,8 +593,7 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         MHD_OPTION_NOTIFY_COMPLETED, server__completed, srv,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL,
-        addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, addr,
-        MHD_OPTION_END);
+        addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, addr, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(errbuf, errlen,
                  "PORT: cannot listen on port %u (in use or not allowed)",

@@ -58,9 +58,8 @@ void log_msg(enum log_level level, const char *msg, ...)
     json_decref(o);
 }
 
-void log_access(const char *request_id, const char *method,
-                const char *route, unsigned status, size_t bytes,
-                long long micros)
+void log_access(const char *request_id, const char *method, const char *route,
+                unsigned status, size_t bytes, long long micros)
 {
     char now[40];
 
@@ -69,11 +68,11 @@ void log_access(const char *request_id, const char *method,
     log__now(now, sizeof(now));
     /* The route is the spec's template ("/questions/{id}"), never the raw
      * path or query, so ids and query values stay out of the log. */
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
-                          "time", now, "level", "info", "request_id",
-                          request_id, "method", method, "route", route,
-                          "status", (json_int_t)status, "bytes",
-                          (json_int_t)bytes, "micros", (json_int_t)micros);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "time", now,
+                  "level", "info", "request_id", request_id, "method", method,
+                  "route", route, "status", (json_int_t)status, "bytes",
+                  (json_int_t)bytes, "micros", (json_int_t)micros);
     if (o == NULL)
         return;
     char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

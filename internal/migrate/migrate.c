@@ -33,9 +33,9 @@ static int migrate__is_applied(PGconn *pg, const char *version, int *yes,
                                char *errbuf, size_t errlen)
 {
     const char *params[1] = {version};
-    PGresult *res = PQexecParams(
-        pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
-        params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1",
+                     1, NULL, params, NULL, NULL, 0);
     int rc = 0;
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -66,9 +66,9 @@ static int migrate__apply(PGconn *pg, const struct asset *m, char *errbuf,
         goto out;
     if (migrate__exec(pg, sql, errbuf, errlen, m->name) != 0)
         goto rollback;
-    res = PQexecParams(pg,
-                       "INSERT INTO schema_migrations (version) VALUES ($1)",
-                       1, NULL, params, NULL, NULL, 0);
+    res =
+        PQexecParams(pg, "INSERT INTO schema_migrations (version) VALUES ($1)",
+                     1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         snprintf(errbuf, errlen, "%s: %s", m->name, PQresultErrorMessage(res));
         goto rollback;

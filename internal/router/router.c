@@ -11,8 +11,8 @@
 #include <string.h>
 
 /* Splits `path` in place (inside m->buf) into segments. */
-static int router__split(const char *path, struct route_match *m,
-                         char **segs, size_t *nsegs)
+static int router__split(const char *path, struct route_match *m, char **segs,
+                         size_t *nsegs)
 {
     size_t len = strlen(path);
 
@@ -70,8 +70,8 @@ static void router__allow_add(struct route_match *m, const char *method)
 
     if (strstr(m->allow, method) != NULL)
         return;
-    snprintf(m->allow + used, sizeof(m->allow) - used, "%s%s",
-             used ? ", " : "", method);
+    snprintf(m->allow + used, sizeof(m->allow) - used, "%s%s", used ? ", " : "",
+             method);
 }
 
 int router_match(const struct spec *s, const char *method, const char *path,

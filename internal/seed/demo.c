@@ -32,19 +32,15 @@ static const char *demo__s(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-static int demo__question(PGconn *pg, const json_t *q, int *added,
-                          char *errbuf, size_t errlen)
+static int demo__question(PGconn *pg, const json_t *q, int *added, char *errbuf,
+                          size_t errlen)
 {
     const json_t *asker = json_object_get(q, "asker");
     const char *lang = demo__s(q, "language");
-    const char *p[9] = {demo__s(q, "id"),
-                        demo__s(q, "title"),
-                        demo__s(q, "body"),
-                        lang ? lang : "en",
-                        demo__s(asker, "name"),
-                        demo__s(asker, "age_band"),
-                        demo__s(asker, "gender"),
-                        demo__s(q, "department"),
+    const char *p[9] = {demo__s(q, "id"),         demo__s(q, "title"),
+                        demo__s(q, "body"),       lang ? lang : "en",
+                        demo__s(asker, "name"),   demo__s(asker, "age_band"),
+                        demo__s(asker, "gender"), demo__s(q, "department"),
                         demo__s(q, "asked_at")};
     size_t i;
     const json_t *v;
@@ -81,9 +77,9 @@ static int demo__question(PGconn *pg, const json_t *q, int *added,
         return -1;
     json_array_foreach(json_object_get(q, "replies"), i, v)
     {
-        const char *rp[6] = {demo__s(v, "id"),     p[0],
-                             demo__s(v, "kind"),   demo__s(v, "doctor"),
-                             demo__s(v, "body"),   demo__s(v, "replied_at")};
+        const char *rp[6] = {demo__s(v, "id"),   p[0],
+                             demo__s(v, "kind"), demo__s(v, "doctor"),
+                             demo__s(v, "body"), demo__s(v, "replied_at")};
         if (demo__exec(pg,
                        "INSERT INTO replies (id, question_id, kind, "
                        "doctor_id, body, replied_at, updated_at) VALUES "
@@ -156,13 +152,13 @@ int seed_demo(PGconn *pg, char *errbuf, size_t errlen)
             goto rollback;
     }
     /* Term statistics for /related's IDF weights, now that the set is in. */
-    if (demo__exec(pg, "SELECT mq_refresh_df()", 0, NULL, errbuf, errlen) <
-        0)
+    if (demo__exec(pg, "SELECT mq_refresh_df()", 0, NULL, errbuf, errlen) < 0)
         goto rollback;
     if (demo__exec(pg, "COMMIT", 0, NULL, errbuf, errlen) < 0)
         goto out;
-    fprintf(stderr, "medqa: seed --demo: %d new questions (%zu in the demo "
-                    "set)\n",
+    fprintf(stderr,
+            "medqa: seed --demo: %d new questions (%zu in the demo "
+            "set)\n",
             added, json_array_size(json_object_get(doc, "questions")));
     rc = 0;
     goto out;

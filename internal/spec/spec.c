@@ -10,9 +10,8 @@
 #include <string.h>
 #include <stdint.h>
 
-static const char *const spec__methods[] = {"get",    "put",  "post",
-                                            "delete", "patch", "head",
-                                            "options"};
+static const char *const spec__methods[] = {"get",   "put",  "post",   "delete",
+                                            "patch", "head", "options"};
 
 /* Follows a "$ref" (one level at a time, a few levels deep at most) so that
  * parameters and request bodies may live in components. */
@@ -71,8 +70,7 @@ static int spec__add_param(struct spec *s, struct spec_operation *op,
     const json_t *schema = json_object_get(p, "schema");
 
     if (name == NULL || in == NULL || schema == NULL) {
-        snprintf(errbuf, errlen,
-                 "%s: a parameter needs name, in and schema",
+        snprintf(errbuf, errlen, "%s: a parameter needs name, in and schema",
                  op->operation_id);
         return -1;
     }
@@ -138,8 +136,8 @@ static int spec__split_path(struct spec_operation *op, const char *path,
 /* Reads `security`: an empty requirement ({}) lets anonymous callers in;
  * the bearer requirement's array lists the roles allowed (OpenAPI 3.1
  * permits role names there for non-OAuth schemes). */
-static int spec__roles(const json_t *security, unsigned *roles,
-                       char *errbuf, size_t errlen, const char *opid)
+static int spec__roles(const json_t *security, unsigned *roles, char *errbuf,
+                       size_t errlen, const char *opid)
 {
     size_t i;
     const json_t *req;
@@ -227,11 +225,11 @@ static int spec__add_operation(struct spec *s, const char *path,
             return -1;
         }
     }
-    const json_t *rb = spec__deref(s->validator,
-                                   json_object_get(o, "requestBody"));
+    const json_t *rb =
+        spec__deref(s->validator, json_object_get(o, "requestBody"));
     if (rb != NULL) {
-        const json_t *media = json_object_get(json_object_get(rb, "content"),
-                                              "application/json");
+        const json_t *media =
+            json_object_get(json_object_get(rb, "content"), "application/json");
         if (media == NULL)
             media = json_object_get(json_object_get(rb, "content"),
                                     "application/merge-patch+json");
@@ -248,8 +246,7 @@ static int spec__add_operation(struct spec *s, const char *path,
     return spec__roles(security, &op->roles, errbuf, errlen, opid);
 }
 
-static int spec__build_operations(struct spec *s, char *errbuf,
-                                  size_t errlen)
+static int spec__build_operations(struct spec *s, char *errbuf, size_t errlen)
 {
     const json_t *paths = json_object_get(s->doc, "paths");
     const char *path;
@@ -260,8 +257,8 @@ static int spec__build_operations(struct spec *s, char *errbuf,
         snprintf(errbuf, errlen, "the document has no paths");
         return -1;
     }
-    json_object_foreach((json_t *)(uintptr_t)paths, path, item)
-        count += sizeof(spec__methods) / sizeof(spec__methods[0]);
+    json_object_foreach((json_t *)(uintptr_t)paths, path, item) count +=
+        sizeof(spec__methods) / sizeof(spec__methods[0]);
     s->ops = calloc(count + 1, sizeof(*s->ops));
     if (s->ops == NULL)
         return -1;
@@ -276,8 +273,8 @@ static int spec__build_operations(struct spec *s, char *errbuf,
             const json_t *o = json_object_get(item, spec__methods[m]);
             if (o == NULL)
                 continue;
-            if (spec__add_operation(s, path, item, spec__methods[m], o,
-                                    errbuf, errlen) != 0)
+            if (spec__add_operation(s, path, item, spec__methods[m], o, errbuf,
+                                    errlen) != 0)
                 return -1;
         }
     }

@@ -69,8 +69,8 @@ static int yj__node(struct yaml_json *y, yaml_event_t *ev, json_t **out,
 static int yj__next(struct yaml_json *y, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&y->parser, ev))
-        return yj__fail(y, y->parser.problem ? y->parser.problem
-                                             : "cannot parse",
+        return yj__fail(y,
+                        y->parser.problem ? y->parser.problem : "cannot parse",
                         y->parser.problem_mark.line);
     return 0;
 }
@@ -104,8 +104,7 @@ static int yj__mapping(struct yaml_json *y, json_t *obj, int depth)
             if (json_object_get(obj, key) != NULL)
                 rc = yj__fail(y, "duplicate key", kev.start_mark.line);
             else if (json_object_set_new(obj, key, val) != 0)
-                rc = yj__fail(y, "key is not valid UTF-8",
-                              kev.start_mark.line);
+                rc = yj__fail(y, "key is not valid UTF-8", kev.start_mark.line);
             else
                 val = NULL;
         }
@@ -185,8 +184,8 @@ static int yj__node(struct yaml_json *y, yaml_event_t *ev, json_t **out,
         break;
     }
     case YAML_ALIAS_EVENT: {
-        json_t *v = json_object_get(y->anchors,
-                                    (const char *)ev->data.alias.anchor);
+        json_t *v =
+            json_object_get(y->anchors, (const char *)ev->data.alias.anchor);
         yaml_event_delete(ev);
         if (v == NULL)
             return yj__fail(y, "alias to an unknown anchor", line);
@@ -204,8 +203,8 @@ static int yj__node(struct yaml_json *y, yaml_event_t *ev, json_t **out,
     return rc;
 }
 
-int spec_yaml_to_json(const char *text, size_t len, json_t **out,
-                      char *errbuf, size_t errlen)
+int spec_yaml_to_json(const char *text, size_t len, json_t **out, char *errbuf,
+                      size_t errlen)
 {
     struct yaml_json y = {.errbuf = errbuf, .errlen = errlen};
 

@@ -62,8 +62,8 @@ static void test_tampered_or_foreign(void **state)
     assert_int_equal(cursor_decode("another-secret-another-secret-xx", text,
                                    "seq", "f", 1, &c),
                      CURSOR_EMALFORMED);
-    const char *bad[] = {"", ".", "abc", "abc.def", "!!!.###", "a.b.c",
-                         "YQ.YQ"};
+    const char *bad[] = {"",        ".",     "abc",  "abc.def",
+                         "!!!.###", "a.b.c", "YQ.YQ"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(cursor_decode(secret, bad[i], "seq", "f", 1, &c),
                          CURSOR_EMALFORMED);

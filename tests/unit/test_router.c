@@ -94,8 +94,7 @@ static void test_match_and_params(void **state)
     assert_int_equal(m.nvalues, 1);
     assert_string_equal(m.names[0], "id");
     assert_string_equal(m.values[0], "abc");
-    assert_int_equal(router_match(*state, "HEAD", "/questions", &m),
-                     ROUTER_OK);
+    assert_int_equal(router_match(*state, "HEAD", "/questions", &m), ROUTER_OK);
     assert_string_equal(m.op->operation_id, "listQuestions");
     assert_int_equal(router_match(*state, "GET", "/", &m), ROUTER_OK);
     assert_string_equal(m.op->operation_id, "root");
@@ -141,8 +140,7 @@ static void test_yaml_scalars(void **state)
                      "g: [1, two]\nh: -3\n";
     char err[128];
     json_t *v = NULL;
-    assert_int_equal(spec_yaml_to_json(y, strlen(y), &v, err, sizeof(err)),
-                     0);
+    assert_int_equal(spec_yaml_to_json(y, strlen(y), &v, err, sizeof(err)), 0);
     assert_true(json_is_integer(json_object_get(v, "a")));
     assert_true(json_is_real(json_object_get(v, "b")));
     assert_true(json_is_true(json_object_get(v, "c")));
@@ -175,8 +173,7 @@ static void test_yaml_aliases(void **state)
     const char y[] = "a: &x {k: [1, 2]}\nb: *x\nc: &s hello\nd: *s\n";
     char err[128];
     json_t *v = NULL;
-    assert_int_equal(spec_yaml_to_json(y, strlen(y), &v, err, sizeof(err)),
-                     0);
+    assert_int_equal(spec_yaml_to_json(y, strlen(y), &v, err, sizeof(err)), 0);
     assert_true(json_equal(json_object_get(v, "a"), json_object_get(v, "b")));
     assert_string_equal(json_string_value(json_object_get(v, "d")), "hello");
     json_decref(v);
@@ -196,9 +193,8 @@ static void test_spec_errors(void **state)
     char err[256];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct spec *s = NULL;
-        assert_int_equal(spec_load(bad[i], strlen(bad[i]), &s, err,
-                                   sizeof(err)),
-                         -1);
+        assert_int_equal(
+            spec_load(bad[i], strlen(bad[i]), &s, err, sizeof(err)), -1);
         assert_null(s);
     }
 }
