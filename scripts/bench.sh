@@ -416,21 +416,19 @@ pgbench_ceiling() {
 
 # Waits until medqa and the cluster are idle: requests still queued in
 # medqa when wrk stopped would otherwise run into the next measurement.
-# Statements still running after a second are cancelled (medqa answers
-# those requests 500 to clients that are gone). At most 30 s.
+# Every statement still running is cancelled (medqa answers those requests
+# 500, to clients that are gone) until nothing moves. At most 30 s.
 settle() {
-    local m0 p0 m1 p1 i
-    for i in $(seq 60); do
+    local m0 p0 m1 p1
+    for _ in $(seq 120); do
         m0=$(proc_ticks "$medqa_pid")
         p0=$(pg_ticks)
-        sleep 0.5
+        sleep 0.25
         m1=$(proc_ticks "$medqa_pid")
         p1=$(pg_ticks)
-        [ $((m1 - m0 + p1 - p0)) -le 3 ] && return
-        if [ "$i" -ge 2 ]; then
-            sql "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = '$db' AND state = 'active' AND pid <> pg_backend_pid()" >/dev/null
-        fi
+        [ $((m1 - m0 + p1 - p0)) -le 2 ] && return
+        sql "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+             WHERE datname = '$db' AND state = 'active' AND pid <> pg_backend_pid()" >/dev/null
     done
     say "warning: medqa or PostgreSQL still busy after 30 s"
 }
@@ -462,8 +460,11 @@ is_read() { [ "$1" != post ] && [ "$1" != mix ]; }
 # ---------------------------------------------------------------- runs
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date +%s)
+# Every worker opens its connection and prepares its statements; a few
+# connections suffice, and a backlog of slow requests would only be
+# cancelled.
 say "warming up every case (2 s each)"
-for c in $CASES; do wrk_medqa "$c" "$CONNS" 2 >/dev/null; done
+for c in $CASES; do wrk_medqa "$c" $((WORKERS * 2)) 2 >/dev/null; done
 purge
 res="$run/results.tsv"
 : >"$res"

@@ -8,6 +8,7 @@
 #include "medqa/handlers.h"
 #include "medqa/http.h"
 #include "medqa/log.h"
+#include "medqa/metrics.h"
 #include "medqa/migrate.h"
 #include "medqa/spec.h"
 
@@ -133,7 +134,7 @@ static int main__serve(struct config *cfg)
     if (main__load_spec(cfg, &spec) != 0)
         return 1;
     if (db_init(cfg->database_url) != 0 ||
-        handlers_register_statements() != 0) {
+        handlers_register_statements() != 0 || metrics_init(spec) != 0) {
         fprintf(stderr, "medqa: out of memory\n");
         goto out;
     }
@@ -171,6 +172,7 @@ static int main__serve(struct config *cfg)
     rc = 0;
 out:
     db_shutdown();
+    metrics_free();
     spec_free(spec);
     return rc;
 }

@@ -35,6 +35,7 @@ static const struct handler_entry handlers__table[] = {
     {"getDoctor", handle_get_doctor},
     {"listChanges", handle_list_changes},
     {"getRelated", handle_get_related},
+    {"getMetrics", handle_get_metrics},
     {"getDocs", handle_get_docs},
     {"getDocsAsset", handle_get_docs_asset},
 };

@@ -12,6 +12,7 @@
 #include "medqa/config.h"
 #include "medqa/handlers.h"
 #include "medqa/log.h"
+#include "medqa/metrics.h"
 #include "medqa/problem.h"
 #include "medqa/ratelimit.h"
 #include "medqa/router.h"
@@ -414,6 +415,7 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
             return MHD_NO;
         *ctx = r;
         atomic_fetch_add(&srv->in_flight, 1);
+        metrics_in_flight(1);
         r->conn = conn;
         r->cfg = srv->cfg;
         r->spec = srv->spec;
@@ -482,8 +484,12 @@ static void server__completed(void *cls, struct MHD_Connection *conn,
 
     if (r == NULL)
         return;
+    long long micros = server__now_us() - r->started_us;
     log_access(r->request_id, r->method, r->op ? r->op->path_template : "-",
-               r->status, r->bytes_sent, server__now_us() - r->started_us);
+               r->status, r->bytes_sent, micros);
+    metrics_observe(r->op ? (long)(r->op - srv->spec->ops) : -1, r->status,
+                    micros);
+    metrics_in_flight(-1);
     server__free_request(r);
     *ctx = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);

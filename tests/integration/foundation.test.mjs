@@ -230,3 +230,21 @@ test('--help and --version', async () => {
   assert.equal(v.code, 0);
   assert.match(v.stdout, /^medqa /);
 });
+
+test('GET /metrics counts requests per operation and status class, in Prometheus text', async () => {
+  await req(m.base, '/departments');
+  await req(m.base, '/departments?bogus=1');
+  const r = await req(m.base, '/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  const count = (op, code) => {
+    const line = r.text.split('\n').find((l) => l.startsWith(`medqa_http_requests_total{operation="${op}",code="${code}"}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  assert.ok(count('listDepartments', '2xx') >= 1);
+  assert.ok(count('listDepartments', '4xx') >= 1);
+  assert.match(r.text, /^# TYPE medqa_http_requests_total counter$/m);
+  assert.match(r.text, /^medqa_http_requests_in_flight \d+$/m);
+  assert.match(r.text, /^medqa_http_request_duration_seconds_sum\{operation="listDepartments"\} [0-9.]+$/m);
+});

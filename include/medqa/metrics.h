@@ -1,0 +1,28 @@
+/* metrics — request counters of this instance, for GET /metrics
+ * (Prometheus text format). Counters are process-wide atomics: every
+ * worker thread adds to them without a lock. */
+#ifndef MEDQA_METRICS_H
+#define MEDQA_METRICS_H
+
+#include <stddef.h>
+
+struct spec;
+
+/* Sizes the counters for the spec's operations. Call once before serving.
+ * Returns 0 or -1 (out of memory). */
+int metrics_init(const struct spec *s);
+
+void metrics_free(void);
+
+/* Counts one finished request: `op` is the operation's index in the spec
+ * (-1 when no operation matched), `status` its HTTP status. */
+void metrics_observe(long op, unsigned status, long long micros);
+
+/* Adds to / takes from the gauge of requests in flight. */
+void metrics_in_flight(int delta);
+
+/* Writes the Prometheus text exposition into a new buffer the caller
+ * frees. Returns 0 or -1. */
+int metrics_render(const struct spec *s, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,116 @@
+/* metrics — per-operation request counts by status class and latency
+ * sums, plus requests in flight. Operators scrape GET /metrics. The
+ * figures are this instance's own, like any Prometheus target's. */
+#include "medqa/metrics.h"
+
+#include "medqa/spec.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Status classes 1xx..5xx; index 0 is unused. */
+#define METRICS_CLASSES 6
+
+struct metrics__op {
+    atomic_ullong count[METRICS_CLASSES];
+    atomic_ullong micros;
+};
+
+static struct metrics__op *metrics__ops; /* nops + 1: the last is "none" */
+static size_t metrics__nops;
+static atomic_int metrics__in_flight;
+
+int metrics_init(const struct spec *s)
+{
+    metrics__ops = calloc(s->nops + 1, sizeof(*metrics__ops));
+    if (metrics__ops == NULL)
+        return -1;
+    metrics__nops = s->nops;
+    return 0;
+}
+
+void metrics_free(void)
+{
+    free(metrics__ops);
+    metrics__ops = NULL;
+    metrics__nops = 0;
+}
+
+void metrics_observe(long op, unsigned status, long long micros)
+{
+    if (metrics__ops == NULL)
+        return;
+    size_t i =
+        (op >= 0 && (size_t)op < metrics__nops) ? (size_t)op : metrics__nops;
+    unsigned c = status / 100;
+    if (c >= METRICS_CLASSES)
+        c = 5;
+    atomic_fetch_add_explicit(&metrics__ops[i].count[c], 1,
+                              memory_order_relaxed);
+    if (micros > 0)
+        atomic_fetch_add_explicit(&metrics__ops[i].micros,
+                                  (unsigned long long)micros,
+                                  memory_order_relaxed);
+}
+
+void metrics_in_flight(int delta)
+{
+    atomic_fetch_add_explicit(&metrics__in_flight, delta, memory_order_relaxed);
+}
+
+int metrics_render(const struct spec *s, char **out, size_t *len)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    if (f == NULL || metrics__ops == NULL) {
+        if (f != NULL)
+            fclose(f);
+        free(buf);
+        return -1;
+    }
+    fputs("# HELP medqa_http_requests_total Requests answered, by operation "
+          "and status class.\n"
+          "# TYPE medqa_http_requests_total counter\n",
+          f);
+    for (size_t i = 0; i <= metrics__nops; i++) {
+        const char *name = i < metrics__nops ? s->ops[i].operation_id : "none";
+        for (unsigned c = 1; c < METRICS_CLASSES; c++) {
+            unsigned long long n = atomic_load(&metrics__ops[i].count[c]);
+            if (n > 0)
+                fprintf(f,
+                        "medqa_http_requests_total{operation=\"%s\","
+                        "code=\"%uxx\"} %llu\n",
+                        name, c, n);
+        }
+    }
+    fputs("# HELP medqa_http_request_duration_seconds_sum Time spent "
+          "answering, by operation.\n"
+          "# TYPE medqa_http_request_duration_seconds_sum counter\n",
+          f);
+    for (size_t i = 0; i <= metrics__nops; i++) {
+        unsigned long long us = atomic_load(&metrics__ops[i].micros);
+        if (us > 0)
+            fprintf(f,
+                    "medqa_http_request_duration_seconds_sum{operation="
+                    "\"%s\"} %.6f\n",
+                    i < metrics__nops ? s->ops[i].operation_id : "none",
+                    (double)us / 1e6);
+    }
+    fprintf(f,
+            "# HELP medqa_http_requests_in_flight Requests being "
+            "answered now.\n"
+            "# TYPE medqa_http_requests_in_flight gauge\n"
+            "medqa_http_requests_in_flight %d\n",
+            atomic_load(&metrics__in_flight));
+    if (fclose(f) != 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = size;
+    return 0;
+}
