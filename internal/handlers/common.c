@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "handlers_internal.h"
+#include "querybuf.h"
 #include "medqa/config.h"
 #include "medqa/log.h"
 #include "medqa/problem.h"
@@ -483,4 +484,68 @@ fail:
     if (rc != DB_EUNAVAILABLE)
         db_command(c, "ROLLBACK");
     return hx_sql_error(r, c, rc);
+}
+
+int hx_get_one(struct request *r, const struct db_statement *st,
+               const char *const *params, const char *missing)
+{
+    struct db_conn *c = hx_conn(r);
+    PGresult *res = NULL;
+
+    if (c == NULL)
+        return 0;
+    int rc = db_query(c, st, params, true, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return problem_reply(r, 404, "not-found", NULL, missing, NULL);
+    }
+    return request_reply_pg(r, 200, res);
+}
+
+int hx_write_one(struct request *r, const struct db_statement *st,
+                 const char *const *params)
+{
+    struct db_conn *c = hx_conn(r);
+    PGresult *res = NULL;
+
+    if (c == NULL)
+        return 0;
+    int rc = db_query(c, st, params, false, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    return request_reply_pg(r, 200, res);
+}
+
+int hx_write_none(struct request *r, const struct db_statement *st,
+                  const char *const *params)
+{
+    struct db_conn *c = hx_conn(r);
+    PGresult *res = NULL;
+
+    if (c == NULL)
+        return 0;
+    int rc = db_query(c, st, params, false, &res);
+    PQclear(res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    return request_reply_empty(r, 204);
+}
+
+int hx_list(struct request *r, const struct querybuf *b, int limit,
+            const char *sort, int nkeys)
+{
+    PGresult *res = NULL;
+
+    if (b->overflow)
+        return problem_db(r, DB_EQUERY);
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return 0;
+    int rc =
+        db_query_named(c, b->name, b->sql, b->nparams, b->params, true, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    return hx_reply_page(r, res, limit, sort, nkeys);
 }

@@ -49,6 +49,27 @@ int hx_reply_page(struct request *r, PGresult *res, int limit, const char *sort,
  * PUBLIC_BASE_URL + path. Frees res. */
 int hx_reply_created(struct request *r, PGresult *res, const char *path);
 
+struct querybuf;
+
+/* Runs a read statement whose one row is the representation and replies
+ * 200 with it, or 404 with `missing` as detail when there is no row. */
+int hx_get_one(struct request *r, const struct db_statement *st,
+               const char *const *params, const char *missing);
+
+/* Runs a write statement (not retried) whose one row is the new
+ * representation, and replies 200 with it (PATCH). */
+int hx_write_one(struct request *r, const struct db_statement *st,
+                 const char *const *params);
+
+/* Runs a write statement without a result and replies 204 (DELETE). */
+int hx_write_none(struct request *r, const struct db_statement *st,
+                  const char *const *params);
+
+/* Runs a composed list query (see querybuf.h) and replies with its page
+ * (hx_reply_page). */
+int hx_list(struct request *r, const struct querybuf *b, int limit,
+            const char *sort, int nkeys);
+
 /* Runs `create` (a registered statement) for a POST, honouring the
  * Idempotency-Key header: a retry with the same key and body replays the
  * first response, the same key with another body is a 409. The whole

@@ -23,7 +23,6 @@ int handle_list_doctors(struct request *r)
     char limit_text[16];
     struct cursor cur;
     struct querybuf b;
-    PGresult *res = NULL;
 
     if (hx_cursor(r, "name", 1, &cur) != 0)
         return 0;
@@ -47,30 +46,13 @@ int handle_list_doctors(struct request *r)
         qb_shape(&b, 'c');
     }
     qb_add(&b, " ORDER BY d.name, d.id LIMIT $1");
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return hx_reply_page(r, res, limit, "name", 1);
+    return hx_list(r, &b, limit, "name", 1);
 }
 
 int handle_get_doctor(struct request *r)
 {
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[1] = {request_param_str(r, "id")};
-    int rc = db_query(c, &doctors_statements[0], params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return problem_reply(r, 404, "not-found", NULL,
-                             "No doctor with that id.", NULL);
-    }
-    return request_reply_pg(r, 200, res);
+
+    return hx_get_one(r, &doctors_statements[0], params,
+                      "No doctor with that id.");
 }

@@ -162,7 +162,6 @@ int handle_list_questions(struct request *r)
     char limit_text[16];
     struct cursor cur;
     struct querybuf b;
-    PGresult *res = NULL;
     int tsq = 0;
 
     if (strcmp(sort, "relevance") == 0 && q == NULL)
@@ -280,16 +279,7 @@ int handle_list_questions(struct request *r)
         qb_add(&b, " ORDER BY q.asked_at DESC, q.id DESC");
     }
     qb_add(&b, " LIMIT $2");
-    if (b.overflow)
-        return problem_db(r, DB_EQUERY);
-
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return hx_reply_page(r, res, limit, sort, 2);
+    return hx_list(r, &b, limit, sort, 2);
 }
 
 int handle_create_question(struct request *r)
@@ -302,31 +292,16 @@ int handle_create_question(struct request *r)
 int handle_patch_question(struct request *r)
 {
     char tags[1200];
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[4] = {request_param_str(r, "id"), r->raw_body,
                              hx_if_match(r, tags, sizeof(tags)),
                              r->cfg->public_base_url};
-    int rc = db_query(c, &questions_statements[2], params, false, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return request_reply_pg(r, 200, res);
+
+    return hx_write_one(r, &questions_statements[2], params);
 }
 
 int handle_delete_question(struct request *r)
 {
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[1] = {request_param_str(r, "id")};
-    int rc = db_query(c, &questions_statements[3], params, false, &res);
-    PQclear(res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return request_reply_empty(r, 204);
+
+    return hx_write_none(r, &questions_statements[3], params);
 }

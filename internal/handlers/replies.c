@@ -99,7 +99,6 @@ int handle_list_replies(struct request *r)
     char limit_text[16];
     struct cursor cur;
     struct querybuf b;
-    PGresult *res = NULL;
     int updated;
 
     if (sort == NULL)
@@ -144,32 +143,15 @@ int handle_list_replies(struct request *r)
     }
     qb_add(&b, updated ? " ORDER BY r.updated_at, r.id LIMIT $1"
                        : " ORDER BY r.replied_at DESC, r.id DESC LIMIT $1");
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return hx_reply_page(r, res, limit, sort, 2);
+    return hx_list(r, &b, limit, sort, 2);
 }
 
 int handle_get_reply(struct request *r)
 {
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[1] = {request_param_str(r, "id")};
-    int rc = db_query(c, &replies_statements[0], params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return problem_reply(r, 404, "not-found", NULL,
-                             "No reply with that id.", NULL);
-    }
-    return request_reply_pg(r, 200, res);
+
+    return hx_get_one(r, &replies_statements[0], params,
+                      "No reply with that id.");
 }
 
 int handle_create_reply(struct request *r)
@@ -201,31 +183,16 @@ int handle_create_reply(struct request *r)
 int handle_patch_reply(struct request *r)
 {
     char tags[1200];
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[4] = {request_param_str(r, "id"), r->raw_body,
                              hx_if_match(r, tags, sizeof(tags)),
                              replies__actor(r)};
-    int rc = db_query(c, &replies_statements[2], params, false, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return request_reply_pg(r, 200, res);
+
+    return hx_write_one(r, &replies_statements[2], params);
 }
 
 int handle_delete_reply(struct request *r)
 {
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[2] = {request_param_str(r, "id"), replies__actor(r)};
-    int rc = db_query(c, &replies_statements[3], params, false, &res);
-    PQclear(res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return request_reply_empty(r, 204);
+
+    return hx_write_none(r, &replies_statements[3], params);
 }

@@ -32,7 +32,6 @@ int handle_list_topics(struct request *r)
     char limit_text[16];
     struct cursor cur;
     struct querybuf b;
-    PGresult *res = NULL;
 
     if (hx_cursor(r, "name", 1, &cur) != 0)
         return 0;
@@ -66,32 +65,15 @@ int handle_list_topics(struct request *r)
         qb_shape(&b, 'c');
     }
     qb_add(&b, " ORDER BY t.name, t.slug LIMIT $1");
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return hx_reply_page(r, res, limit, "name", 1);
+    return hx_list(r, &b, limit, "name", 1);
 }
 
 int handle_get_topic(struct request *r)
 {
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[1] = {request_param_str(r, "slug")};
-    int rc = db_query(c, &topics_statements[0], params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return problem_reply(r, 404, "not-found", NULL,
-                             "No topic with that slug.", NULL);
-    }
-    return request_reply_pg(r, 200, res);
+
+    return hx_get_one(r, &topics_statements[0], params,
+                      "No topic with that slug.");
 }
 
 int handle_create_topic(struct request *r)
@@ -104,30 +86,15 @@ int handle_create_topic(struct request *r)
 int handle_patch_topic(struct request *r)
 {
     char tags[1200];
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[3] = {request_param_str(r, "slug"), r->raw_body,
                              hx_if_match(r, tags, sizeof(tags))};
-    int rc = db_query(c, &topics_statements[2], params, false, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return request_reply_pg(r, 200, res);
+
+    return hx_write_one(r, &topics_statements[2], params);
 }
 
 int handle_delete_topic(struct request *r)
 {
-    struct db_conn *c = hx_conn(r);
-    PGresult *res = NULL;
-
-    if (c == NULL)
-        return 0;
     const char *params[1] = {request_param_str(r, "slug")};
-    int rc = db_query(c, &topics_statements[3], params, false, &res);
-    PQclear(res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    return request_reply_empty(r, 204);
+
+    return hx_write_none(r, &topics_statements[3], params);
 }
