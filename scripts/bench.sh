@@ -26,7 +26,7 @@
 #   BENCH_PGPORT=5434  BENCH_PORT=18080  BENCH_STATIC_PORT=18081
 #   BENCH_OUT=bench/last-run.md  BENCH_MEDQA=build/medqa (another build to run)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 
 N=${BENCH_N:-100000}
@@ -85,6 +85,7 @@ fi
 [ -x "$medqa" ] || die "$medqa is not an executable"
 mkdir -p build/bench "$run"
 rm -f "$run"/*
+# shellcheck disable=SC2046 # pkg-config's flags are words
 cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -o build/bench/static_server \
     bench/static_server.c $(pkg-config --cflags --libs libmicrohttpd) ||
     die "cannot build bench/static_server.c"
@@ -103,11 +104,13 @@ export DATABASE_URL
 }
 
 # The benchmark's own writes (asker "bench-writer") are removed after each
-# round and at the start, so every run sees the same N questions.
+# round, so every round sees the same N questions; the VACUUM (slow: two GIN
+# indexes) waits for the end of the run ("purge quick" skips it).
 purge() {
-    sql "DELETE FROM changes WHERE entity_id IN (SELECT id::text FROM questions WHERE asker_name = 'bench-writer');
-         DELETE FROM questions WHERE asker_name = 'bench-writer';" >/dev/null &&
-        sql "VACUUM ANALYZE questions, question_topics, changes" >/dev/null
+    sql "DELETE FROM changes c USING questions q
+         WHERE q.asker_name = 'bench-writer' AND c.entity_id = q.id::text;
+         DELETE FROM questions WHERE asker_name = 'bench-writer';" >/dev/null || return 1
+    [ "${1:-}" = quick ] || sql "VACUUM ANALYZE questions, question_topics, changes" >/dev/null
 }
 purge || die "cannot purge earlier benchmark writes"
 
@@ -390,12 +393,16 @@ pgbench_ceiling() {
         "${PGARGS[@]}" >"$run/pgbench.out" 2>&1 &
     pid=$!
     t0=$(date +%s.%N)
+    # Reading /proc under full load takes a while: each snapshot's time is
+    # the middle of its reading.
     sleep "$CWARM"
-    p0=$(pg_ticks)
     tw=$(date +%s.%N)
+    p0=$(pg_ticks)
+    tw=$(awk -v a="$tw" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", (a + b) / 2 }')
     sleep "$CDUR"
-    p1=$(pg_ticks)
     te=$(date +%s.%N)
+    p1=$(pg_ticks)
+    te=$(awk -v a="$te" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", (a + b) / 2 }')
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     stop_statements terminate
@@ -476,6 +483,7 @@ static_ceiling() {
     kill "$static_pid"
     wait "$static_pid" 2>/dev/null
     static_pid=""
+    # shellcheck disable=SC2046 # five numbers
     set -- $(parse_wrk "$run/wrk.static")
     [ "$1" -gt 0 ] || die "the static server answered nothing"
     awk -v r="$1" -v rps="$2" -v s=$((s1 - s0)) -v hz="$hz" 'BEGIN { printf "%s %.1f\n", rps, s * 1e6 / hz / r }'
@@ -491,7 +499,7 @@ started=$(date +%s)
 # cancelled.
 say "warming up every case (2 s each)"
 for c in $CASES; do wrk_medqa "$c" $((WORKERS * 2)) 2 >/dev/null; done
-purge
+purge quick
 res="$run/results.tsv"
 : >"$res"
 for r in $(seq "$ROUNDS"); do
@@ -503,7 +511,7 @@ for r in $(seq "$ROUNDS"); do
             echo "static $c $r $(static_ceiling "$c" "${SIZE[$c]}")" >>"$res"
         fi
     done
-    purge
+    purge quick
 done
 say "RSS run: get at $RSS_CONNS connections"
 echo "rss get 1 $(wrk_medqa get "$RSS_CONNS" "$DUR")" >>"$res"
