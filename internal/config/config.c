@@ -57,53 +57,86 @@ static int config__valid_origin(const char *o)
     return 1;
 }
 
-static int config__load_cors(struct config *cfg, char *errbuf, size_t errlen)
+/* The number of comma-separated items `v` can hold at most. */
+static size_t config__count_items(const char *v)
 {
-    const char *v = getenv("CORS_ORIGINS");
-    char *copy = NULL, *save = NULL;
     size_t n = 1;
-    int rc = 0;
 
-    cfg->cors_origins = calloc(1, sizeof(char *));
-    if (cfg->cors_origins == NULL)
-        return -1;
-    if (v == NULL || *v == '\0')
-        return 0;
     for (const char *p = v; *p; p++)
         if (*p == ',')
             n++;
-    free(cfg->cors_origins);
-    cfg->cors_origins = calloc(n + 1, sizeof(char *));
-    copy = strdup(v);
-    if (cfg->cors_origins == NULL || copy == NULL) {
-        rc = -1;
-        goto out;
-    }
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
+    return n;
+}
+
+/* Calls fn for each comma-separated item of `v`, trimmed of spaces;
+ * empty items are skipped. Stops at the first non-zero return of fn and
+ * returns it (-1 when out of memory). */
+static int config__each_item(const char *v, int (*fn)(char *item, void *cls),
+                             void *cls)
+{
+    char *save = NULL;
+    char *copy = strdup(v);
+    int rc = 0;
+
+    if (copy == NULL)
+        return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL && rc == 0;
          tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
             tok++;
         size_t len = strlen(tok);
         while (len > 0 && tok[len - 1] == ' ')
             tok[--len] = '\0';
-        if (len == 0)
-            continue;
-        if (!config__valid_origin(tok)) {
-            rc = config__bad(errbuf, errlen, "CORS_ORIGINS",
-                             "a comma-separated list of origins such as "
-                             "https://www.example.org (no path, no '*')");
-            goto out;
-        }
-        cfg->cors_origins[cfg->cors_count] = strdup(tok);
-        if (cfg->cors_origins[cfg->cors_count] == NULL) {
-            rc = -1;
-            goto out;
-        }
-        cfg->cors_count++;
+        if (len > 0)
+            rc = fn(tok, cls);
     }
-out:
     free(copy);
     return rc;
+}
+
+/* Returns 1 for an item that is not an origin, -1 out of memory. */
+static int config__add_origin(char *item, void *cls)
+{
+    struct config *cfg = cls;
+
+    if (!config__valid_origin(item))
+        return 1;
+    cfg->cors_origins[cfg->cors_count] = strdup(item);
+    if (cfg->cors_origins[cfg->cors_count] == NULL)
+        return -1;
+    cfg->cors_count++;
+    return 0;
+}
+
+static int config__load_cors(struct config *cfg, char *errbuf, size_t errlen)
+{
+    const char *v = getenv("CORS_ORIGINS");
+    size_t n = (v != NULL && *v != '\0') ? config__count_items(v) : 0;
+    int rc;
+
+    cfg->cors_origins = calloc(n + 1, sizeof(char *));
+    if (cfg->cors_origins == NULL)
+        return -1;
+    if (n == 0)
+        return 0;
+    rc = config__each_item(v, config__add_origin, cfg);
+    if (rc > 0)
+        return config__bad(errbuf, errlen, "CORS_ORIGINS",
+                           "a comma-separated list of origins such as "
+                           "https://www.example.org (no path, no '*')");
+    return rc;
+}
+
+/* Returns 1 for an item that is not an address or network. */
+static int config__add_proxy(char *item, void *cls)
+{
+    struct config *cfg = cls;
+
+    if (ratelimit_parse_net(item, &cfg->trusted_proxies[cfg->trusted_count]) !=
+        0)
+        return 1;
+    cfg->trusted_count++;
+    return 0;
 }
 
 /* TRUSTED_PROXIES: the addresses (or networks) whose X-Forwarded-For is
@@ -111,41 +144,19 @@ out:
 static int config__load_proxies(struct config *cfg, char *errbuf, size_t errlen)
 {
     const char *v = getenv("TRUSTED_PROXIES");
-    char *copy = NULL, *save = NULL;
-    size_t n = 1;
-    int rc = 0;
+    int rc;
 
     if (v == NULL || *v == '\0')
         return 0;
-    for (const char *p = v; *p; p++)
-        if (*p == ',')
-            n++;
-    cfg->trusted_proxies = calloc(n, sizeof(*cfg->trusted_proxies));
-    copy = strdup(v);
-    if (cfg->trusted_proxies == NULL || copy == NULL) {
-        rc = -1;
-        goto out;
-    }
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        size_t len = strlen(tok);
-        while (len > 0 && tok[len - 1] == ' ')
-            tok[--len] = '\0';
-        if (len == 0)
-            continue;
-        if (ratelimit_parse_net(
-                tok, &cfg->trusted_proxies[cfg->trusted_count]) != 0) {
-            rc = config__bad(errbuf, errlen, "TRUSTED_PROXIES",
-                             "a comma-separated list of IPv4 or IPv6 "
-                             "addresses or networks such as 10.0.0.0/8");
-            goto out;
-        }
-        cfg->trusted_count++;
-    }
-out:
-    free(copy);
+    cfg->trusted_proxies =
+        calloc(config__count_items(v), sizeof(*cfg->trusted_proxies));
+    if (cfg->trusted_proxies == NULL)
+        return -1;
+    rc = config__each_item(v, config__add_proxy, cfg);
+    if (rc > 0)
+        return config__bad(errbuf, errlen, "TRUSTED_PROXIES",
+                           "a comma-separated list of IPv4 or IPv6 "
+                           "addresses or networks such as 10.0.0.0/8");
     return rc;
 }
 
