@@ -30,8 +30,17 @@ start)
     if as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         exit 0
     fi
+    # wal_level=minimal: these clusters have no standby, and it lets the
+    # first synthetic load write its rows without WAL (see
+    # internal/seed/synthetic.c); a larger max_wal_size keeps later bulk
+    # writes from checkpointing every few seconds. PG_WAL_LEVEL=replica
+    # for a cluster that will have a standby.
+    wal="-c wal_level=${PG_WAL_LEVEL:-minimal} -c max_wal_size=${PG_MAX_WAL_SIZE:-2GB}"
+    if [ "${PG_WAL_LEVEL:-minimal}" = minimal ]; then
+        wal="$wal -c max_wal_senders=0"
+    fi
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-k $dir/sock -p $port -c listen_addresses='' -c fsync=${PG_FSYNC:-on} -c max_connections=${PG_MAX_CONNECTIONS:-200} -c shared_buffers=${PG_SHARED_BUFFERS:-256MB}" \
+        -o "-k $dir/sock -p $port -c listen_addresses='' -c fsync=${PG_FSYNC:-on} -c max_connections=${PG_MAX_CONNECTIONS:-200} -c shared_buffers=${PG_SHARED_BUFFERS:-256MB} $wal" \
         start >/dev/null || { tail -n 20 "$dir/server.log" >&2; exit 1; }
     ;;
 stop)
