@@ -37,6 +37,12 @@ struct http_server {
     const struct config *cfg;
     const struct spec *spec;
     atomic_int in_flight;
+    /* Shutdown (http_server_stop): `draining` answers every request with
+     * Connection: close; once `closed`, a request not yet started is
+     * refused before it runs. */
+    atomic_bool draining;
+    atomic_bool closed;
+    MHD_socket listen_fd; /* after MHD_quiesce_daemon, ours to close */
     struct ratelimit *rl;
     bool *op_limited; /* by operation index: does the spec declare a 429? */
 };
@@ -410,11 +416,21 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
     (void)version;
 
     if (r == NULL) {
-        r = calloc(1, sizeof(*r));
-        if (r == NULL)
-            return MHD_NO;
-        *ctx = r;
+        /* Counted before the check, and http_server_stop() sets `closed`
+         * before it counts: either it waits for this request or this
+         * request sees `closed` and closes the connection unanswered and
+         * undone (the client may retry it elsewhere). */
         atomic_fetch_add(&srv->in_flight, 1);
+        if (atomic_load(&srv->closed)) {
+            atomic_fetch_sub(&srv->in_flight, 1);
+            return MHD_NO;
+        }
+        r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+            atomic_fetch_sub(&srv->in_flight, 1);
+            return MHD_NO;
+        }
+        *ctx = r;
         metrics_in_flight(1);
         r->conn = conn;
         r->cfg = srv->cfg;
@@ -471,6 +487,10 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     server__dispatch(srv, r);
+    if (atomic_load(&srv->draining))
+        /* Shutting down: the client opens its next connection elsewhere
+         * rather than sending it on one about to close. */
+        request_add_header(r, "Connection", "close");
     return (enum MHD_Result)http__respond(r);
 }
 
@@ -563,7 +583,10 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         return -1;
     srv->cfg = cfg;
     srv->spec = spec;
+    srv->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->in_flight, 0);
+    atomic_init(&srv->draining, false);
+    atomic_init(&srv->closed, false);
     if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
         server__mark_limited(srv) != 0) {
         snprintf(errbuf, errlen, "out of memory");
@@ -618,16 +641,35 @@ unsigned http_server_port(const struct http_server *s)
     return info ? info->port : 0;
 }
 
+/* How long no request may have run before the drain counts as done: a
+ * request a client sent just before the signal can still sit unread in
+ * its socket while every worker is idle for an instant. */
+#define SERVER_DRAIN_QUIET_MS 200
+
 void http_server_stop(struct http_server *s, unsigned grace_ms)
 {
+    unsigned waited = 0, quiet = 0;
+
     if (s == NULL)
         return;
-    /* Stop accepting first; connections already open keep being served
-     * until their requests are answered or the grace period ends. */
-    MHD_quiesce_daemon(s->daemon);
-    for (unsigned waited = 0;
-         atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
+    /* Stop accepting first, and refuse new connections at once rather
+     * than leave them queued on a socket nobody accepts from; connections
+     * already open keep being served, each closed after its answer. */
+    atomic_store(&s->draining, true);
+    s->listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (s->listen_fd != MHD_INVALID_SOCKET)
+        shutdown(s->listen_fd, SHUT_RDWR);
+    for (; quiet < SERVER_DRAIN_QUIET_MS && waited < grace_ms; waited += 10) {
+        usleep(10000);
+        quiet = atomic_load(&s->in_flight) > 0 ? 0 : quiet + 10;
+    }
+    /* From here a request that has not started never will, and the ones
+     * that have are waited for: none is cut off after it ran. */
+    atomic_store(&s->closed, true);
+    for (; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
     MHD_stop_daemon(s->daemon);
+    if (s->listen_fd != MHD_INVALID_SOCKET)
+        close(s->listen_fd);
     server__free(s);
 }
