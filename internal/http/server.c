@@ -319,6 +319,7 @@ struct server__head {
     size_t bytes;
     size_t count;
     size_t content_lengths;
+    size_t transfer_encodings;
 };
 
 static enum MHD_Result server__each_header(void *cls, enum MHD_ValueKind kind,
@@ -330,6 +331,8 @@ static enum MHD_Result server__each_header(void *cls, enum MHD_ValueKind kind,
     h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
         h->content_lengths++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        h->transfer_encodings++;
     return MHD_YES;
 }
 
@@ -342,11 +345,38 @@ static enum MHD_Result server__each_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/* Judges a request's Transfer-Encoding list (RFC 9112 6.1 and 6.3):
+ * 0 for "chunked" alone; 400 when chunked is not the final coding, or
+ * comes twice (the body's length cannot be known: the RFC says 400 and
+ * close); 501 for a coding other than chunked before a final chunked (the
+ * RFC's SHOULD for a coding the server does not implement). */
+static unsigned server__te_status(const char *te)
+{
+    size_t n = 0, chunked = 0;
+    int last_chunked = 0;
+
+    for (const char *p = te; *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0)
+            break;
+        last_chunked = len == 7 && strncasecmp(p, "chunked", 7) == 0;
+        chunked += (size_t)last_chunked;
+        n++;
+        p += len;
+    }
+    if (!last_chunked || chunked > 1)
+        return 400;
+    return n > 1 ? 501 : 0;
+}
+
 /* What can be refused from the request line and headers alone, before any
  * body is read: oversized or too many headers (431), an over-long URL
- * (414), ambiguous framing (400), a transfer coding other than chunked
- * (501) and a Content-Length over MAX_BODY_BYTES (413). Returns 1 when r
- * has been answered. */
+ * (414), ambiguous framing (400: see server__te_status), a transfer coding
+ * other than chunked before chunked (501) and a Content-Length over
+ * MAX_BODY_BYTES (413). Returns 1 when r has been answered. */
 static int server__refuse_early(struct request *r)
 {
     struct server__head h = {0};
@@ -373,10 +403,11 @@ static int server__refuse_early(struct request *r)
                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
     te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                      MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if ((cl != NULL && te != NULL) || h.content_lengths > 1) {
-        /* Both framings at once, or two lengths, is how requests get
-         * smuggled past a proxy; refuse rather than guess which one the
-         * proxy used. */
+    if ((cl != NULL && te != NULL) || h.content_lengths > 1 ||
+        h.transfer_encodings > 1) {
+        /* Both framings at once, or two lengths or codings, is how
+         * requests get smuggled past a proxy; refuse rather than guess
+         * which one the proxy used. */
         problem_reply(r, 400, "bad-framing", NULL,
                       "Send one Content-Length or Transfer-Encoding: "
                       "chunked, not both.",
@@ -384,7 +415,16 @@ static int server__refuse_early(struct request *r)
         r->bad_framing = true;
         return 1;
     }
-    if (te != NULL && strcasecmp(te, "chunked") != 0) {
+    unsigned te_status = te != NULL ? server__te_status(te) : 0;
+    if (te_status == 400) {
+        problem_reply(r, 400, "bad-framing", NULL,
+                      "The body's length cannot be known: chunked must be "
+                      "the last transfer coding, and appear once.",
+                      NULL);
+        r->bad_framing = true;
+        return 1;
+    }
+    if (te_status == 501) {
         /* libmicrohttpd 0.9.75 would read a body of unknown coding up to
          * the end of the connection. */
         problem_reply(r, 501, "unsupported-transfer-coding", "Not Implemented",
