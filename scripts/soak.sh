@@ -311,7 +311,7 @@ case $LEAK in
     fi
     ;;
 valgrind)
-    leak_lines=$(grep -E 'definitely lost:|indirectly lost:|possibly lost:|still reachable:|ERROR SUMMARY:|All heap blocks were freed' \
+    leak_lines=$(grep -E 'in use at exit:|total heap usage:|definitely lost:|indirectly lost:|possibly lost:|still reachable:|ERROR SUMMARY:|All heap blocks were freed' \
         "$run/valgrind.log" | sed 's/^==[0-9]*== *//')
     if ! grep -qE 'LEAK SUMMARY|All heap blocks were freed' "$run/valgrind.log"; then
         verdict=1
