@@ -284,13 +284,16 @@ read -r t_a rss_a < <(awk -F'\t' -v m="$mark" '$1 >= m { print $1, $2; exit }' "
 # shown in the table but idle connections have gone by then.
 read -r t_b rss_b < <(awk -F'\t' -v n="$nload" 'NR == n { print $1, $2 }' "$S")
 growth=$(awk -v a="${rss_a:-0}" -v b="${rss_b:-0}" 'BEGIN { if (a > 0) printf "%.2f", (b - a) * 100 / a; else print "nan" }')
-minmax() { awk -F'\t' -v c="$1" -v m="$mark" '$1 >= m { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
-minmax_all() { awk -F'\t' -v c="$1" 'NR > 1 { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
+# Min–max of column $1 over the samples under load: from minute 2 on, or
+# (minmax_all) from the first one after the load started.
+minmax() { awk -F'\t' -v c="$1" -v m="$mark" -v n="$nload" '$1 >= m && NR <= n { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
+minmax_all() { awk -F'\t' -v c="$1" -v n="$nload" 'NR > 1 && NR <= n { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
 wrk5xx=$(awk '$1 == "soak-status" && $2 >= 500 { n += $3 } END { print n + 0 }' "$run/wrk.out")
 wrk4xx=$(awk '$1 == "soak-status" && $2 >= 400 && $2 < 500 { n += $3 } END { print n + 0 }' "$run/wrk.out")
 met5xx=$(tail -n 1 "$S" | cut -f9)
 requests=$(awk '/ requests in / { print $1 }' "$run/wrk.out")
-sockerr=$(grep -h 'Socket errors' "$run/wrk.out" || echo "Socket errors: none")
+sockerr=$(grep -h 'Socket errors' "$run/wrk.out" | sed 's/^ *//' || true)
+[ -n "$sockerr" ] || sockerr="Socket errors: none"
 
 verdict=0
 reasons=()
@@ -347,7 +350,8 @@ report() {
     echo
     echo "- RSS: $rss_a kB at t=${t_a} s, $rss_b kB at t=${t_b} s: growth **$growth %**" \
         "$([ -z "$LEAK" ] && echo "(limit 5 %)" || echo "(not judged under $LEAK)")."
-    echo "- Open fds from t=${mark} s: $(minmax 3) (whole run $(minmax_all 3)); medqa's DB connections: $(minmax 4) (whole run $(minmax_all 4))."
+    echo "- Under load, open fds from t=${mark} s: $(minmax 3) (from t=${INTERVAL} s: $(minmax_all 3));" \
+        "medqa's DB connections: $(minmax 4) (from t=${INTERVAL} s: $(minmax_all 4)). The last row is after wrk stopped."
     echo "- wrk: ${requests:-0} requests; $(awk '/^Requests\/sec:/ { print $2 }' "$run/wrk.out") req/s;" \
         "latency p50 $(awk '/^ +50% / { print $2 }' "$run/wrk.out"), p99 $(awk '/^ +99% / { print $2 }' "$run/wrk.out"); $sockerr."
     echo "- Status codes seen by wrk: $(awk '$1 == "soak-status" { printf "%s%s×%s", s, $2, $3; s = ", " }' <(sort -k2n "$run/wrk.out" | grep '^soak-status'))."
