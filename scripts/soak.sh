@@ -30,6 +30,10 @@
 #   SOAK_WORKERS=4   SOAK_STALLERS=8  SOAK_TRICKLERS=8  SOAK_TRICKLE_S=5
 #   SOAK_CONN_TIMEOUT=15 (medqa's CONNECTION_TIMEOUT)  SOAK_DEPARTMENT=neurology
 #   SOAK_PGPORT=18901  SOAK_PORT=18911  SOAK_OUT=var/soak/report.md
+#   SOAK_OUTAGE_AT=0 (seconds into the load; 0: no outage) SOAK_OUTAGE_S=10
+#     stops PostgreSQL at that time for that long: 503s are then allowed,
+#     other 5xx still fail, and no 5xx may come SOAK_OUTAGE_RECOVER_S=10
+#     seconds after it is back.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -49,6 +53,8 @@ DEPT=${SOAK_DEPARTMENT:-neurology}
 PGPORT=${SOAK_PGPORT:-18901}
 PORT=${SOAK_PORT:-18911}
 LEAK=${SOAK_LEAK:-}
+OUTAGE_AT=${SOAK_OUTAGE_AT:-0}
+OUTAGE_S=${SOAK_OUTAGE_S:-10}
 OUT=${SOAK_OUT:-var/soak/report.md}
 
 pgdir=var/soak/pg
@@ -201,7 +207,7 @@ check "$doctor_key" "/questions/$(head -n 1 "$data/dept_ids.txt")/replies" '{"bo
 # ---------------------------------------------------------------- meters
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$medqa_pid/status" 2>/dev/null; }
 fds() { find "/proc/$medqa_pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-dbconns() { sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'medqa'"; }
+dbconns() { sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'medqa'" 2>/dev/null || echo down; }
 # GET /metrics summed over operations: "1xx 2xx 3xx 4xx 5xx".
 classes() {
     curl -s --max-time 20 "$base/metrics" | awk '
@@ -229,8 +235,21 @@ python3 tests/soak/slow_clients.py 127.0.0.1 "$PORT" "$secs" "$STALLERS" "$TRICK
     "$TRICKLE_S" >"$run/slow.out" 2>&1 &
 slow_pid=$!
 next=$((started + INTERVAL))
+down_at=""
+up_at=""
 while kill -0 "$wrk_pid" 2>/dev/null; do
     sleep 1
+    now=$(($(date +%s) - started))
+    if [ "$OUTAGE_AT" -gt 0 ] && [ -z "$down_at" ] && [ "$now" -ge "$OUTAGE_AT" ]; then
+        say "outage: stopping PostgreSQL for $OUTAGE_S s"
+        scripts/pg.sh stop "$pgdir" || die "cannot stop the cluster"
+        down_at=$(($(date +%s) - started))
+    fi
+    if [ -n "$down_at" ] && [ -z "$up_at" ] && [ "$now" -ge $((down_at + OUTAGE_S)) ]; then
+        scripts/pg.sh start "$pgdir" "$PGPORT" || die "cannot start the cluster again"
+        up_at=$(($(date +%s) - started))
+        say "outage: PostgreSQL back at t=$up_at s"
+    fi
     if [ "$(date +%s)" -ge "$next" ]; then
         kill -0 "$medqa_pid" 2>/dev/null || break
         sample
@@ -286,8 +305,8 @@ read -r t_b rss_b < <(awk -F'\t' -v n="$nload" 'NR == n { print $1, $2 }' "$S")
 growth=$(awk -v a="${rss_a:-0}" -v b="${rss_b:-0}" 'BEGIN { if (a > 0) printf "%.2f", (b - a) * 100 / a; else print "nan" }')
 # Min–max of column $1 over the samples under load: from minute 2 on, or
 # (minmax_all) from the first one after the load started.
-minmax() { awk -F'\t' -v c="$1" -v m="$mark" -v n="$nload" '$1 >= m && NR <= n { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
-minmax_all() { awk -F'\t' -v c="$1" -v n="$nload" 'NR > 1 && NR <= n { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
+minmax() { awk -F'\t' -v c="$1" -v m="$mark" -v n="$nload" '$1 >= m && NR <= n && $c ~ /^[0-9]+$/ { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
+minmax_all() { awk -F'\t' -v c="$1" -v n="$nload" 'NR > 1 && NR <= n && $c ~ /^[0-9]+$/ { if (min == "" || $c < min) min = $c; if ($c > max) max = $c } END { printf "%s–%s", min, max }' "$S"; }
 wrk5xx=$(awk '$1 == "soak-status" && $2 >= 500 { n += $3 } END { print n + 0 }' "$run/wrk.out")
 wrk4xx=$(awk '$1 == "soak-status" && $2 >= 400 && $2 < 500 { n += $3 } END { print n + 0 }' "$run/wrk.out")
 met5xx=$(tail -n 1 "$S" | cut -f9)
@@ -295,11 +314,35 @@ requests=$(awk '/ requests in / { print $1 }' "$run/wrk.out")
 sockerr=$(grep -h 'Socket errors' "$run/wrk.out" | sed 's/^ *//' || true)
 [ -n "$sockerr" ] || sockerr="Socket errors: none"
 
+wrk503=$(awk '$1 == "soak-status" && $2 == 503 { n += $3 } END { print n + 0 }' "$run/wrk.out")
+# The 5xx counter from the first sample taken OUTAGE_RECOVER_S after the
+# database came back: it must not move after that.
+recover_s=${SOAK_OUTAGE_RECOVER_S:-10}
+late5xx=0
+if [ -n "$up_at" ]; then
+    late5xx=$(awk -F'\t' -v t="$((up_at + recover_s))" -v n="$nload" '
+        $1 >= t && NR <= n { if (first == "") first = $9; last = $9 } END { print last - first + 0 }' "$S")
+fi
+
 verdict=0
 reasons=()
-if [ "${wrk5xx:-0}" -gt 0 ] || [ "${met5xx:-0}" -gt 0 ]; then
+if [ -z "$down_at" ] && { [ "${wrk5xx:-0}" -gt 0 ] || [ "${met5xx:-0}" -gt 0 ]; }; then
     verdict=1
     reasons+=("5xx answered (wrk $wrk5xx, /metrics $met5xx)")
+fi
+if [ -n "$down_at" ]; then
+    if [ "$wrk5xx" != "$wrk503" ]; then
+        verdict=1
+        reasons+=("5xx other than 503 during a soak with an outage (wrk: $wrk5xx 5xx, $wrk503 of them 503)")
+    fi
+    if [ "$late5xx" -gt 0 ]; then
+        verdict=1
+        reasons+=("$late5xx 5xx more than $recover_s s after the database came back")
+    fi
+    if [ -z "$up_at" ]; then
+        verdict=1
+        reasons+=("the outage did not end before the load did")
+    fi
 fi
 if [ "$stop_rc" != 0 ]; then
     verdict=1
@@ -356,7 +399,11 @@ report() {
         "latency p50 $(awk '/^ +50% / { print $2 }' "$run/wrk.out"), p99 $(awk '/^ +99% / { print $2 }' "$run/wrk.out"); $sockerr."
     echo "- Status codes seen by wrk: $(awk '$1 == "soak-status" { printf "%s%s×%s", s, $2, $3; s = ", " }' <(sort -k2n "$run/wrk.out" | grep '^soak-status'))."
     echo "- 4xx (all from requests built to be refused): wrk $wrk4xx, /metrics $(tail -n 1 "$S" | cut -f8)." \
-        "**5xx: wrk $wrk5xx, /metrics ${met5xx:-?}.**"
+        "**5xx: wrk $wrk5xx ($wrk503 of them 503), /metrics ${met5xx:-?}.**"
+    if [ -n "$down_at" ]; then
+        echo "- Outage: PostgreSQL stopped at t=$down_at s, started again at t=${up_at:-never} s;" \
+            "5xx counted from t=$((${up_at:-0} + recover_s)) s on: $late5xx."
+    fi
     echo "- Requests by kind: $(grep '^soak-kind' "$run/wrk.out" | sort -k2 | awk '{ printf "%s%s %s", s, $2, $3; s = ", " }')."
     echo "- 4xx and 5xx by operation (/metrics at the end): $(cat "$run/ops.txt" 2>/dev/null)."
     echo "- Mean time in medqa by operation (/metrics; requests): $(cat "$run/means.txt" 2>/dev/null)."
