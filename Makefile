@@ -163,3 +163,17 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Iinclude \
 	  $(LIB_SRCS) $(MAIN_SRC)
+
+# SOAK_MINUTES (10) of mixed load (reads, writes, 4xx, slow clients)
+# against build/medqa, sampling RSS, fds, database connections and status
+# classes; fails on RSS growth of 5 % or more or on any 5xx. Report in
+# var/soak/report.md; settings in scripts/soak.sh.
+.PHONY: soak soak-leak
+soak: build/medqa
+	@scripts/soak.sh
+
+# The same load for SOAK_MINUTES=1 against medqa under valgrind memcheck
+# (SOAK_LEAK=asan: the ASan+LSan build instead); fails on a definite or
+# indirect leak.
+soak-leak: build/medqa
+	@SOAK_LEAK=$${SOAK_LEAK:-valgrind} SOAK_MINUTES=$${SOAK_MINUTES:-1} scripts/soak.sh

@@ -17,8 +17,10 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
 /* The TCP port actually bound (useful with PORT=0). */
 unsigned http_server_port(const struct http_server *s);
 
-/* Stops accepting connections, lets the requests in flight finish (up to
- * grace_ms), then stops every thread and frees the server. */
+/* Refuses new connections, answers the requests in flight and those
+ * already sent on open connections (each with Connection: close) until
+ * none has run for a moment or grace_ms pass, then stops every thread and
+ * frees the server. A request that never started is never run. */
 void http_server_stop(struct http_server *s, unsigned grace_ms);
 
 #endif

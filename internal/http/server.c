@@ -37,6 +37,12 @@ struct http_server {
     const struct config *cfg;
     const struct spec *spec;
     atomic_int in_flight;
+    /* Shutdown (http_server_stop): `draining` answers every request with
+     * Connection: close; once `closed`, a request not yet started is
+     * refused before it runs. */
+    atomic_bool draining;
+    atomic_bool closed;
+    MHD_socket listen_fd; /* after MHD_quiesce_daemon, ours to close */
     struct ratelimit *rl;
     bool *op_limited; /* by operation index: does the spec declare a 429? */
 };
@@ -313,6 +319,7 @@ struct server__head {
     size_t bytes;
     size_t count;
     size_t content_lengths;
+    size_t transfer_encodings;
 };
 
 static enum MHD_Result server__each_header(void *cls, enum MHD_ValueKind kind,
@@ -324,6 +331,8 @@ static enum MHD_Result server__each_header(void *cls, enum MHD_ValueKind kind,
     h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
         h->content_lengths++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        h->transfer_encodings++;
     return MHD_YES;
 }
 
@@ -336,11 +345,38 @@ static enum MHD_Result server__each_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/* Judges a request's Transfer-Encoding list (RFC 9112 6.1 and 6.3):
+ * 0 for "chunked" alone; 400 when chunked is not the final coding, or
+ * comes twice (the body's length cannot be known: the RFC says 400 and
+ * close); 501 for a coding other than chunked before a final chunked (the
+ * RFC's SHOULD for a coding the server does not implement). */
+static unsigned server__te_status(const char *te)
+{
+    size_t n = 0, chunked = 0;
+    int last_chunked = 0;
+
+    for (const char *p = te; *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0)
+            break;
+        last_chunked = len == 7 && strncasecmp(p, "chunked", 7) == 0;
+        chunked += (size_t)last_chunked;
+        n++;
+        p += len;
+    }
+    if (!last_chunked || chunked > 1)
+        return 400;
+    return n > 1 ? 501 : 0;
+}
+
 /* What can be refused from the request line and headers alone, before any
  * body is read: oversized or too many headers (431), an over-long URL
- * (414), ambiguous framing (400), a transfer coding other than chunked
- * (501) and a Content-Length over MAX_BODY_BYTES (413). Returns 1 when r
- * has been answered. */
+ * (414), ambiguous framing (400: see server__te_status), a transfer coding
+ * other than chunked before chunked (501) and a Content-Length over
+ * MAX_BODY_BYTES (413). Returns 1 when r has been answered. */
 static int server__refuse_early(struct request *r)
 {
     struct server__head h = {0};
@@ -367,10 +403,11 @@ static int server__refuse_early(struct request *r)
                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
     te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                      MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if ((cl != NULL && te != NULL) || h.content_lengths > 1) {
-        /* Both framings at once, or two lengths, is how requests get
-         * smuggled past a proxy; refuse rather than guess which one the
-         * proxy used. */
+    if ((cl != NULL && te != NULL) || h.content_lengths > 1 ||
+        h.transfer_encodings > 1) {
+        /* Both framings at once, or two lengths or codings, is how
+         * requests get smuggled past a proxy; refuse rather than guess
+         * which one the proxy used. */
         problem_reply(r, 400, "bad-framing", NULL,
                       "Send one Content-Length or Transfer-Encoding: "
                       "chunked, not both.",
@@ -378,7 +415,16 @@ static int server__refuse_early(struct request *r)
         r->bad_framing = true;
         return 1;
     }
-    if (te != NULL && strcasecmp(te, "chunked") != 0) {
+    unsigned te_status = te != NULL ? server__te_status(te) : 0;
+    if (te_status == 400) {
+        problem_reply(r, 400, "bad-framing", NULL,
+                      "The body's length cannot be known: chunked must be "
+                      "the last transfer coding, and appear once.",
+                      NULL);
+        r->bad_framing = true;
+        return 1;
+    }
+    if (te_status == 501) {
         /* libmicrohttpd 0.9.75 would read a body of unknown coding up to
          * the end of the connection. */
         problem_reply(r, 501, "unsupported-transfer-coding", "Not Implemented",
@@ -410,11 +456,21 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
     (void)version;
 
     if (r == NULL) {
-        r = calloc(1, sizeof(*r));
-        if (r == NULL)
-            return MHD_NO;
-        *ctx = r;
+        /* Counted before the check, and http_server_stop() sets `closed`
+         * before it counts: either it waits for this request or this
+         * request sees `closed` and closes the connection unanswered and
+         * undone (the client may retry it elsewhere). */
         atomic_fetch_add(&srv->in_flight, 1);
+        if (atomic_load(&srv->closed)) {
+            atomic_fetch_sub(&srv->in_flight, 1);
+            return MHD_NO;
+        }
+        r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+            atomic_fetch_sub(&srv->in_flight, 1);
+            return MHD_NO;
+        }
+        *ctx = r;
         metrics_in_flight(1);
         r->conn = conn;
         r->cfg = srv->cfg;
@@ -471,6 +527,10 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     server__dispatch(srv, r);
+    if (atomic_load(&srv->draining))
+        /* Shutting down: the client opens its next connection elsewhere
+         * rather than sending it on one about to close. */
+        request_add_header(r, "Connection", "close");
     return (enum MHD_Result)http__respond(r);
 }
 
@@ -563,7 +623,10 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         return -1;
     srv->cfg = cfg;
     srv->spec = spec;
+    srv->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->in_flight, 0);
+    atomic_init(&srv->draining, false);
+    atomic_init(&srv->closed, false);
     if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
         server__mark_limited(srv) != 0) {
         snprintf(errbuf, errlen, "out of memory");
@@ -618,16 +681,35 @@ unsigned http_server_port(const struct http_server *s)
     return info ? info->port : 0;
 }
 
+/* How long no request may have run before the drain counts as done: a
+ * request a client sent just before the signal can still sit unread in
+ * its socket while every worker is idle for an instant. */
+#define SERVER_DRAIN_QUIET_MS 200
+
 void http_server_stop(struct http_server *s, unsigned grace_ms)
 {
+    unsigned waited = 0, quiet = 0;
+
     if (s == NULL)
         return;
-    /* Stop accepting first; connections already open keep being served
-     * until their requests are answered or the grace period ends. */
-    MHD_quiesce_daemon(s->daemon);
-    for (unsigned waited = 0;
-         atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
+    /* Stop accepting first, and refuse new connections at once rather
+     * than leave them queued on a socket nobody accepts from; connections
+     * already open keep being served, each closed after its answer. */
+    atomic_store(&s->draining, true);
+    s->listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (s->listen_fd != MHD_INVALID_SOCKET)
+        shutdown(s->listen_fd, SHUT_RDWR);
+    for (; quiet < SERVER_DRAIN_QUIET_MS && waited < grace_ms; waited += 10) {
+        usleep(10000);
+        quiet = atomic_load(&s->in_flight) > 0 ? 0 : quiet + 10;
+    }
+    /* From here a request that has not started never will, and the ones
+     * that have are waited for: none is cut off after it ran. */
+    atomic_store(&s->closed, true);
+    for (; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
     MHD_stop_daemon(s->daemon);
+    if (s->listen_fd != MHD_INVALID_SOCKET)
+        close(s->listen_fd);
     server__free(s);
 }
