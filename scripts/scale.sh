@@ -184,11 +184,14 @@ done
 say "medqa on :$P_MEDQA1 (pid ${medqa_pids[0]}) and :$P_MEDQA2 (pid ${medqa_pids[1]}): $(cat "$dir/readyz-$P_MEDQA1.json")"
 
 # ---------------------------------------------------------------- nginx
+# docker/nginx.conf with loopback addresses, one worker, and its files
+# under var/scale (the temporary paths too, so no root is needed).
 sed -e "s|server medqa1:8080 \(.*\); # scale.sh: upstream 1|server 127.0.0.1:$P_MEDQA1 \1;|" \
     -e "s|server medqa2:8080 \(.*\); # scale.sh: upstream 2|server 127.0.0.1:$P_MEDQA2 \1;|" \
     -e "s|listen 8080; # scale.sh: listen|listen 127.0.0.1:$P_NGINX;|" \
     -e "s|access_log .*; # scale.sh: access log|access_log $dir/logs/nginx-access.log upstreams;|" \
     -e "s|^worker_processes .*;|worker_processes 1;|" \
+    -e "s|^http {|http {\n    client_body_temp_path $dir/nginx/body;\n    proxy_temp_path $dir/nginx/proxy;\n    fastcgi_temp_path $dir/nginx/fastcgi;\n    uwsgi_temp_path $dir/nginx/uwsgi;\n    scgi_temp_path $dir/nginx/scgi;|" \
     docker/nginx.conf >"$dir/nginx/nginx.conf"
 grep -q "127.0.0.1:$P_MEDQA2" "$dir/nginx/nginx.conf" || die "docker/nginx.conf lost its scale.sh markers"
 ngx_args=(-p "$dir/nginx/" -c "$dir/nginx/nginx.conf" -e "$dir/logs/nginx-error.log")
@@ -215,6 +218,7 @@ sleep 1
 x_primary0=$(xacts "$P_PRIMARY")
 x_replica0=$(xacts "$P_REPLICA")
 : >"$dir/logs/nginx-access.log"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load: wrk -t2 -c$CONNS -d${DURATION}s, bench/mix.lua (90 % GET, 10 % POST); SIGKILL to medqa :$P_MEDQA1 at ${KILL_AT}s"
 BENCH_LUA=$top/bench BENCH_IDS=$dir/ids.txt BENCH_KEY=$app_key \
     wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/mix.lua \
@@ -228,6 +232,7 @@ say "killed medqa :$P_MEDQA1 (pid ${medqa_pids[0]})"
 medqa_pids=("${medqa_pids[1]}")
 wait "$wrk_pid"
 wrk_rc=$?
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 1
 x_primary1=$(xacts "$P_PRIMARY")
 x_replica1=$(xacts "$P_REPLICA")
@@ -239,7 +244,9 @@ non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\)/\1/p' "$dir/wrk.out"
 sockerr=$(sed -n 's/^ *Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\)/\1 \2 \3 \4/p' "$dir/wrk.out" |
     awk '{print $1 + $2 + $3 + $4}')
 rps=$(sed -n 's/^Requests\/sec: *//p' "$dir/wrk.out")
-failed=$((${non2xx:-0} + ${sockerr:-0}))
+non2xx=${non2xx:-0}
+sockerr=${sockerr:-0}
+failed=$((non2xx + sockerr))
 log=$dir/logs/nginx-access.log
 # Requests medqa 1 had taken and not answered when it died: nginx logs one
 # error for each (reset, or closed before the response header).
@@ -266,8 +273,9 @@ scale-test report ($(date -u +%FT%TZ), $(git describe --always --dirty 2>/dev/nu
   data: demo + $N synthetic questions
   load: wrk -t2 -c$CONNS -d${DURATION}s, 90 % anonymous GET /questions/{id}, 10 % POST /questions (app key)
   medqa :$P_MEDQA1 killed (SIGKILL) at ${KILL_AT}s
+  load average: $load_before before, $load_after after (other work on the machine slows every figure)
   requests: $total ($rps req/s)
-  failed: $failed (non-2xx $non2xx, socket errors ${sockerr:-0})
+  failed: $failed (non-2xx $non2xx, socket errors $sockerr)
   in flight on the killed instance: $lost (nginx: reset or closed before the answer); new connections refused: $refused
   retried by nginx on the other instance: $retried ($retried_ok of them answered 2xx)
   answered by medqa :$P_MEDQA1 / :$P_MEDQA2: $served1 / $served2
