@@ -10,14 +10,16 @@
 #                                         DATABASE_READ_URL -> medqa_read
 #   nginx               127.0.0.1:18720   docker/nginx.conf, addresses rewritten
 #
-# wrk drives nginx with bench/mix.lua (90 % anonymous GET /questions/{id},
-# 10 % POST /questions with an app key) for SCALE_DURATION seconds and
+# wrk drives nginx with tests/scale/mix.lua (90 % anonymous GET
+# /questions/{id}, 10 % POST /questions with an app key, half of those with
+# an Idempotency-Key) for SCALE_DURATION seconds and
 # medqa 1 gets SIGKILL at SCALE_KILL_AT. The report: requests, failures
 # (non-2xx and socket errors), requests nginx retried on the other
 # instance, requests in flight on the killed instance (nginx's error log),
 # per-second throughput around the kill, and transactions each PostgreSQL
 # served (pg_stat_database). Fails when a request failed beyond those in
-# flight at the kill, or when the replica served no reads. Everything
+# flight at the kill, when a POST with an Idempotency-Key failed at all,
+# or when the replica served no reads. Everything
 # started here is stopped on exit, pass or fail.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -219,9 +221,9 @@ x_primary0=$(xacts "$P_PRIMARY")
 x_replica0=$(xacts "$P_REPLICA")
 : >"$dir/logs/nginx-access.log"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-say "load: wrk -t2 -c$CONNS -d${DURATION}s, bench/mix.lua (90 % GET, 10 % POST); SIGKILL to medqa :$P_MEDQA1 at ${KILL_AT}s"
+say "load: wrk -t2 -c$CONNS -d${DURATION}s, tests/scale/mix.lua (90 % GET, 10 % POST, half of them with an Idempotency-Key); SIGKILL to medqa :$P_MEDQA1 at ${KILL_AT}s"
 BENCH_LUA=$top/bench BENCH_IDS=$dir/ids.txt BENCH_KEY=$app_key \
-    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/mix.lua \
+    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s tests/scale/mix.lua \
     "http://127.0.0.1:$P_NGINX" >"$dir/wrk.out" 2>&1 &
 wrk_pid=$!
 sleep "$KILL_AT"
@@ -253,11 +255,18 @@ log=$dir/logs/nginx-access.log
 lost=$(grep -E "prematurely closed|reset by peer|Broken pipe" "$dir/logs/nginx-error.log" |
     grep -c "127.0.0.1:$P_MEDQA1")
 refused=$(grep "Connection refused" "$dir/logs/nginx-error.log" | grep -c "127.0.0.1:$P_MEDQA1")
-retried=$(awk '$4 ~ /,$/' "$log" | wc -l)
-retried_ok=$(awk '$4 ~ /,$/ && $2 ~ /^2/' "$log" | wc -l)
+# Fields: msec status method replayable request_time "upstream_status"
+# upstream_addr... (see log_format in docker/nginx.conf).
+retried=$(grep -c ', ' "$log")
+retried_ok=$(grep ', ' "$log" | awk '$2 ~ /^2/' | wc -l)
+replayed=$(grep -c ' : ' "$log")
+replayed_ok=$(grep ' : ' "$log" | awk '$2 ~ /^2/' | wc -l)
+fail_keyed=$(awk '$3 == "POST" && $4 == 1 && $2 !~ /^(2|499)/' "$log" | wc -l)
+fail_unkeyed=$(awk '$3 == "POST" && $4 == 0 && $2 !~ /^(2|499)/' "$log" | wc -l)
+posts_keyed=$(awk '$3 == "POST" && $4 == 1' "$log" | wc -l)
 by_status=$(awk '{n[$2" "$3]++} END {for (k in n) printf "%s:%d ", k, n[k]}' "$log")
-served1=$(awk -v a="127.0.0.1:$P_MEDQA1" '$4 == a' "$log" | wc -l)
-served2=$(awk -v a="127.0.0.1:$P_MEDQA2" '$4 == a' "$log" | wc -l)
+served1=$(awk -v a="127.0.0.1:$P_MEDQA1" '$NF == a' "$log" | wc -l)
+served2=$(awk -v a="127.0.0.1:$P_MEDQA2" '$NF == a' "$log" | wc -l)
 # 2xx answers per second, counted from the second of the kill (0).
 persec=$(awk -v k="$kill_time" '$2 ~ /^2/ {s = $1 - k; s = (s < 0 ? -int(-s) - 1 : int(s)); n[s]++
         if (!seen || s < lo) lo = s; if (!seen || s > hi) hi = s; seen = 1}
@@ -271,17 +280,21 @@ scale-test report ($(date -u +%FT%TZ), $(git describe --always --dirty 2>/dev/nu
   topology: nginx :$P_NGINX -> medqa :$P_MEDQA1, :$P_MEDQA2 (WORKERS=4 each, DATABASE_POOL_MODE=transaction)
             -> PgBouncer :$P_BOUNCER (transaction pooling) -> primary :$P_PRIMARY, streaming replica :$P_REPLICA
   data: demo + $N synthetic questions
-  load: wrk -t2 -c$CONNS -d${DURATION}s, 90 % anonymous GET /questions/{id}, 10 % POST /questions (app key)
+  load: wrk -t2 -c$CONNS -d${DURATION}s, 90 % anonymous GET /questions/{id}, 10 % POST /questions (app key;
+        ${SCALE_IDEMPOTENT_PERCENT:-50} % of them with an Idempotency-Key)
   medqa :$P_MEDQA1 killed (SIGKILL) at ${KILL_AT}s
   load average: $load_before before, $load_after after (other work on the machine slows every figure)
   requests: $total ($rps req/s)
   failed: $failed (non-2xx $non2xx, socket errors $sockerr)
   in flight on the killed instance: $lost (nginx: reset or closed before the answer); new connections refused: $refused
   retried by nginx on the other instance: $retried ($retried_ok of them answered 2xx)
+  POSTs with an Idempotency-Key: $posts_keyed; sent again to the other instance after a 502: $replayed ($replayed_ok answered 2xx)
+  failed POSTs: $fail_keyed with an Idempotency-Key, $fail_unkeyed without
   answered by medqa :$P_MEDQA1 / :$P_MEDQA2: $served1 / $served2
   by status and method: $by_status
-    (499: wrk closed the connection when its time was up; 502 POST: a
-     POST the killed instance had received, which nginx does not resend)
+    (499: wrk closed the connection when its time was up; 502 POST: a POST
+     without an Idempotency-Key the killed instance had received, which
+     nginx does not resend)
   2xx answers per second (the kill in second 0), $persec
   PostgreSQL transactions in database medqa during the load: primary $xacts_primary, replica $reads_replica
 EOF
@@ -290,6 +303,10 @@ echo "  (logs: $dir/logs; wrk output: $dir/wrk.out)"
 verdict=0
 if [ "$failed" -gt "$lost" ]; then
     echo "FAIL: $failed failed requests, more than the $lost in flight on the killed instance"
+    verdict=1
+fi
+if [ "$fail_keyed" -gt 0 ]; then
+    echo "FAIL: $fail_keyed POSTs with an Idempotency-Key failed; nginx should have sent them again"
     verdict=1
 fi
 if [ "$reads_replica" -le 0 ]; then
