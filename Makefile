@@ -117,6 +117,15 @@ eval: all
 bench: build/medqa
 	@scripts/bench.sh
 
+# docker/compose.yaml's topology from processes on loopback: PostgreSQL
+# primary and streaming replica, PgBouncer (transaction pooling), two medqa
+# and nginx; a read/write load that loses one medqa half-way (SIGKILL), and
+# a report of failed requests and reads served by the replica. Ports 187xx
+# (SCALE_PORT_BASE); see scripts/scale.sh for the other settings.
+.PHONY: scale-test
+scale-test: all
+	@scripts/scale.sh
+
 # libFuzzer targets (tests/fuzz/fuzz_*.c) over the library built with
 # clang, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS from its
 # seed corpus in tests/fuzz/corpus/<target>; `make test` runs each briefly.

@@ -133,7 +133,8 @@ static int main__serve(struct config *cfg)
     }
     if (main__load_spec(cfg, &spec) != 0)
         return 1;
-    if (db_init(cfg->database_url) != 0 ||
+    if (db_init(cfg->database_url, cfg->database_read_url,
+                cfg->transaction_pooling) != 0 ||
         handlers_register_statements() != 0 || metrics_init(spec) != 0) {
         fprintf(stderr, "medqa: out of memory\n");
         goto out;

@@ -4,15 +4,22 @@
 
 #include "medqa/ratelimit.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 struct config {
-    char *database_url; /* libpq conninfo or URI; never logged */
-    char *host;         /* address to bind; NULL means every address */
-    unsigned port;      /* 0 lets the kernel choose (tests use it) */
-    unsigned workers;   /* libmicrohttpd pool threads = DB connections */
+    char *database_url;       /* libpq conninfo or URI; never logged */
+    char *database_read_url;  /* DATABASE_READ_URL: a read-only copy (a
+                                 streaming replica) for anonymous and
+                                 partner reads; NULL for none */
+    bool transaction_pooling; /* DATABASE_POOL_MODE=transaction: behind
+                                 PgBouncer's transaction pooling, so no
+                                 prepared statements */
+    char *host;               /* address to bind; NULL means every address */
+    unsigned port;            /* 0 lets the kernel choose (tests use it) */
+    unsigned workers;         /* libmicrohttpd pool threads = DB connections */
     enum log_level log_level;
     size_t max_body_bytes; /* request bodies above this get a 413 */
     char *public_base_url; /* origin used in `url`, `Location`, `Link` */

@@ -2,7 +2,12 @@
  * registered statement prepared right after connecting.
  *
  * libmicrohttpd runs each request on one of its pool threads, so a
- * thread-local connection needs no lock and is never shared. */
+ * thread-local connection needs no lock and is never shared. With a read
+ * database (DATABASE_READ_URL, a streaming replica) each thread has a
+ * second connection for read-only requests. Behind PgBouncer in
+ * transaction pooling mode nothing may outlive a transaction on the server
+ * side, so statements are sent unnamed (PQexecParams) instead of being
+ * prepared. */
 #ifndef MEDQA_DB_H
 #define MEDQA_DB_H
 
@@ -27,9 +32,15 @@ enum {
 
 struct db_conn;
 
-/* Remembers how to connect. `conninfo` is copied. Call once, before any
- * worker thread starts. Returns 0 or a negative number. */
-int db_init(const char *conninfo);
+/* Remembers how to connect: `conninfo` to the primary, `read_conninfo`
+ * (NULL or "" for none) to a read-only copy used by db_acquire_read().
+ * With `transaction_pooling` no statement is prepared: each runs as an
+ * unnamed statement, parsed and planned every time, which PgBouncer's
+ * transaction pooling (1.18 and older) requires. Strings are copied. Call
+ * once, before any worker thread starts. Returns 0 or a negative
+ * number. */
+int db_init(const char *conninfo, const char *read_conninfo,
+            bool transaction_pooling);
 
 /* Adds statements to the set prepared on every new connection. The table
  * must outlive the service (static storage). Call before any request. */
@@ -40,6 +51,22 @@ int db_register(const struct db_statement *stmts, size_t n);
  * belongs to the thread; never free it. Returns DB_OK or
  * DB_EUNAVAILABLE. */
 int db_acquire(struct db_conn **out);
+
+/* Like db_acquire() for a request that only reads and need not see its
+ * caller's own latest writes: this thread's connection to the read
+ * database. Without one, or while the read database cannot be reached
+ * (a connection is tried again at most every DB_READ_RETRY_SECONDS), it
+ * is the primary's connection, so a lost replica slows nothing down and
+ * fails nothing. */
+int db_acquire_read(struct db_conn **out);
+
+#define DB_READ_RETRY_SECONDS 5
+
+/* True when a read database is configured. */
+bool db_has_read(void);
+
+/* True when `c` is a connection to the read database. */
+bool db_is_read(const struct db_conn *c);
 
 /* Runs a registered statement with text parameters (NULL is SQL NULL).
  * When `idempotent` is true and the connection turns out to be broken, it

@@ -247,6 +247,17 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
     cfg->max_body_bytes = 1024 * 1024;
 
     cfg->database_url = config__dup_env("DATABASE_URL");
+    cfg->database_read_url = config__dup_env("DATABASE_READ_URL");
+    if ((s = getenv("DATABASE_POOL_MODE")) != NULL && *s) {
+        /* "session" is what a direct connection or PgBouncer's session
+         * pooling gives: prepared statements live as long as the
+         * connection. */
+        if (strcmp(s, "transaction") == 0)
+            cfg->transaction_pooling = true;
+        else if (strcmp(s, "session") != 0)
+            return config__bad(errbuf, errlen, "DATABASE_POOL_MODE",
+                               "session or transaction");
+    }
     cfg->host = config__dup_env("HOST");
     cfg->spec_file = config__dup_env("MEDQA_SPEC_FILE");
     cfg->cursor_secret = config__dup_env("CURSOR_SECRET");
@@ -315,6 +326,7 @@ void config_cleanup(struct config *cfg)
     if (cfg == NULL)
         return;
     free(cfg->database_url);
+    free(cfg->database_read_url);
     free(cfg->host);
     free(cfg->spec_file);
     free(cfg->cursor_secret);

@@ -5,7 +5,13 @@
  * and keeps it. A broken connection (server restarted, network cut) is
  * noticed on the next failed statement: it is reset and, for idempotent
  * statements, the statement is retried once, so a database restart costs
- * at most one 503 per thread instead of a restart of medqa. */
+ * at most one 503 per thread instead of a restart of medqa.
+ *
+ * A thread may hold a second connection, to the read database: the same
+ * code, another conninfo. When that one cannot be reached, reads go to
+ * the primary until the next attempt DB_READ_RETRY_SECONDS later, so a
+ * replica down costs each thread one connect timeout per period, not one
+ * per request. */
 #include "medqa/db.h"
 
 #include "medqa/log.h"
@@ -14,11 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct db_conn {
     PGconn *pg;
     bool prepared;
-    char **named; /* db_query_named() statements prepared here */
+    bool read;          /* a connection to the read database */
+    time_t retry_after; /* read: no new attempt before this (monotonic) */
+    char **named;       /* db_query_named() statements prepared here */
     size_t nnamed;
     size_t named_cap;
     char sqlstate[6];
@@ -29,17 +38,41 @@ struct db_conn {
 };
 
 static char *db__conninfo;
+static char *db__read_conninfo; /* NULL: no read database */
+static bool db__unnamed;        /* transaction pooling: nothing prepared */
 static const struct db_statement **db__stmts;
 static size_t db__nstmts;
 static pthread_mutex_t db__lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db_conn *db__all;
 static _Thread_local struct db_conn *db__mine;
+static _Thread_local struct db_conn *db__mine_read;
 
-int db_init(const char *conninfo)
+int db_init(const char *conninfo, const char *read_conninfo,
+            bool transaction_pooling)
 {
     free(db__conninfo);
+    free(db__read_conninfo);
+    db__read_conninfo = NULL;
+    db__unnamed = transaction_pooling;
     db__conninfo = strdup(conninfo ? conninfo : "");
-    return db__conninfo ? 0 : DB_ENOMEM;
+    if (db__conninfo == NULL)
+        return DB_ENOMEM;
+    if (read_conninfo != NULL && *read_conninfo != '\0') {
+        db__read_conninfo = strdup(read_conninfo);
+        if (db__read_conninfo == NULL)
+            return DB_ENOMEM;
+    }
+    return 0;
+}
+
+bool db_has_read(void)
+{
+    return db__read_conninfo != NULL;
+}
+
+bool db_is_read(const struct db_conn *c)
+{
+    return c != NULL && c->read;
 }
 
 int db_register(const struct db_statement *stmts, size_t n)
@@ -101,6 +134,12 @@ static void db__note_error(struct db_conn *c, const PGresult *res)
 
 static int db__prepare_all(struct db_conn *c)
 {
+    /* Behind a transaction pooler the next statement may reach another
+     * server connection, where a statement prepared here does not exist. */
+    if (db__unnamed) {
+        c->prepared = true;
+        return DB_OK;
+    }
     for (size_t i = 0; i < db__nstmts; i++) {
         const struct db_statement *st = db__stmts[i];
         PGresult *res = PQprepare(c->pg, st->name, st->sql, st->nparams, NULL);
@@ -142,7 +181,8 @@ static int db__connect(struct db_conn *c)
         c->pg = NULL;
     }
     c->prepared = false;
-    c->pg = db_connect_direct(db__conninfo, err, sizeof(err));
+    c->pg = db_connect_direct(c->read ? db__read_conninfo : db__conninfo, err,
+                              sizeof(err));
     if (c->pg == NULL) {
         snprintf(c->error, sizeof(c->error), "%s", err);
         return DB_EUNAVAILABLE;
@@ -150,28 +190,73 @@ static int db__connect(struct db_conn *c)
     return db__prepare_all(c);
 }
 
+/* This thread's connection in `*slot`, created (not yet connected) when
+ * there is none. */
+static struct db_conn *db__thread_conn(struct db_conn **slot, bool read)
+{
+    struct db_conn *c = *slot;
+
+    if (c != NULL)
+        return c;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->read = read;
+    pthread_mutex_lock(&db__lock);
+    c->next = db__all;
+    db__all = c;
+    pthread_mutex_unlock(&db__lock);
+    *slot = c;
+    return c;
+}
+
+static bool db__usable(const struct db_conn *c)
+{
+    return c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && c->prepared;
+}
+
 int db_acquire(struct db_conn **out)
 {
-    struct db_conn *c = db__mine;
-    int rc;
+    struct db_conn *c = db__thread_conn(&db__mine, false);
 
     *out = NULL;
-    if (c == NULL) {
-        c = calloc(1, sizeof(*c));
-        if (c == NULL)
-            return DB_ENOMEM;
-        pthread_mutex_lock(&db__lock);
-        c->next = db__all;
-        db__all = c;
-        pthread_mutex_unlock(&db__lock);
-        db__mine = c;
+    if (c == NULL)
+        return DB_ENOMEM;
+    if (!db__usable(c) && db__connect(c) != DB_OK) {
+        log_msg(LOG_WARN, "database unavailable", "error", c->error, LOG_END);
+        return DB_EUNAVAILABLE;
     }
-    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK || !c->prepared) {
-        rc = db__connect(c);
-        if (rc != DB_OK) {
-            log_msg(LOG_WARN, "database unavailable", "error", c->error,
-                    LOG_END);
-            return DB_EUNAVAILABLE;
+    *out = c;
+    return DB_OK;
+}
+
+static time_t db__now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+int db_acquire_read(struct db_conn **out)
+{
+    struct db_conn *c;
+
+    if (db__read_conninfo == NULL)
+        return db_acquire(out);
+    c = db__thread_conn(&db__mine_read, true);
+    if (c == NULL)
+        return DB_ENOMEM;
+    if (!db__usable(c)) {
+        if (db__now() < c->retry_after)
+            return db_acquire(out);
+        if (db__connect(c) != DB_OK) {
+            c->retry_after = db__now() + DB_READ_RETRY_SECONDS;
+            log_msg(LOG_WARN,
+                    "read database unavailable; reading from the "
+                    "primary",
+                    "error", c->error, LOG_END);
+            return db_acquire(out);
         }
     }
     *out = c;
@@ -183,8 +268,11 @@ int db_query(struct db_conn *c, const struct db_statement *st,
 {
     *out = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *res =
-            PQexecPrepared(c->pg, st->name, st->nparams, params, NULL, NULL, 0);
+        PGresult *res = db__unnamed
+                            ? PQexecParams(c->pg, st->sql, st->nparams, NULL,
+                                           params, NULL, NULL, 0)
+                            : PQexecPrepared(c->pg, st->name, st->nparams,
+                                             params, NULL, NULL, 0);
         ExecStatusType status = PQresultStatus(res);
         if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
             c->sqlstate[0] = '\0';
@@ -249,6 +337,8 @@ int db_query_named(struct db_conn *c, const char *name, const char *sql,
     int rc;
 
     *out = NULL;
+    if (db__unnamed)
+        return db_query(c, &st, params, idempotent, out);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!db__has_named(c, name)) {
             rc = db__prepare_named(c, name, sql, nparams);
@@ -322,4 +412,6 @@ void db_shutdown(void)
     db__nstmts = 0;
     free(db__conninfo);
     db__conninfo = NULL;
+    free(db__read_conninfo);
+    db__read_conninfo = NULL;
 }

@@ -3,6 +3,7 @@
 
 #include "handlers_internal.h"
 #include "querybuf.h"
+#include "medqa/auth.h"
 #include "medqa/config.h"
 #include "medqa/log.h"
 #include "medqa/problem.h"
@@ -35,10 +36,20 @@ const struct db_statement idempotency_statements[] = {
 const size_t idempotency_nstatements =
     sizeof(idempotency_statements) / sizeof(idempotency_statements[0]);
 
+/* Whether a request may be answered from the read database (a replica,
+ * possibly a moment behind): a GET or HEAD by an anonymous caller or a
+ * partner. Apps, doctors and editors write and then read back what they
+ * wrote, so everything they send goes to the primary. */
+static bool hx__replica_ok(const struct request *r)
+{
+    return (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) &&
+           (r->role & ~(unsigned)AUTH_ROLE_PARTNER) == 0;
+}
+
 struct db_conn *hx_conn(struct request *r)
 {
     struct db_conn *c = NULL;
-    int rc = db_acquire(&c);
+    int rc = hx__replica_ok(r) ? db_acquire_read(&c) : db_acquire(&c);
 
     if (rc != DB_OK) {
         problem_db(r, rc);
