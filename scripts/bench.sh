@@ -226,9 +226,7 @@ WRK[post]=lua:post.lua
 WRK[mix]=lua:mix.lua
 common_d=(-D "base=$base" -D "nids=$nids" -D "lim=$((LIMIT + 1))")
 PGB[get]="-f bench/pgbench/get.sql"
-PGD[get]="replies=false editor=false related=false"
-PGB[replies]="-f bench/pgbench/get.sql"
-PGD[replies]="replies=true editor=false related=false"
+PGB[replies]="-f bench/pgbench/replies.sql"
 PGB[list]="-f bench/pgbench/list.sql"
 PGB[deep]="-f bench/pgbench/deep.sql"
 PGD[deep]="ts=$deep_ts cid=$deep_id"
