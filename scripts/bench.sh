@@ -16,7 +16,7 @@
 #   * a markdown table of medians on stdout and in bench/last-run.md.
 #
 # Everything it starts is stopped on exit, pass or fail. Settings (env):
-#   BENCH_N=100000  BENCH_DURATION=10  BENCH_CEIL_DURATION=5  BENCH_ROUNDS=3
+#   BENCH_N=100000  BENCH_DURATION=8  BENCH_CEIL_DURATION=4  BENCH_ROUNDS=3
 #   BENCH_CEIL_WARMUP=2 (pgbench seconds not counted)  BENCH_STATIC_DURATION=2
 #   BENCH_PGBENCH_CONNS=$BENCH_CONNS (pgbench clients)
 #   BENCH_CONNS=64  BENCH_THREADS=2    BENCH_WORKERS=4        BENCH_RSS_CONNS=256
@@ -30,8 +30,8 @@ cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 
 N=${BENCH_N:-100000}
-DUR=${BENCH_DURATION:-10}
-CDUR=${BENCH_CEIL_DURATION:-5}
+DUR=${BENCH_DURATION:-8}
+CDUR=${BENCH_CEIL_DURATION:-4}
 CWARM=${BENCH_CEIL_WARMUP:-2}
 SDUR=${BENCH_STATIC_DURATION:-2}
 PGB_CONNS=${BENCH_PGBENCH_CONNS:-${BENCH_CONNS:-64}}
@@ -226,9 +226,7 @@ WRK[post]=lua:post.lua
 WRK[mix]=lua:mix.lua
 common_d=(-D "base=$base" -D "nids=$nids" -D "lim=$((LIMIT + 1))")
 PGB[get]="-f bench/pgbench/get.sql"
-PGD[get]="replies=false editor=false related=false"
-PGB[replies]="-f bench/pgbench/get.sql"
-PGD[replies]="replies=true editor=false related=false"
+PGB[replies]="-f bench/pgbench/replies.sql"
 PGB[list]="-f bench/pgbench/list.sql"
 PGB[deep]="-f bench/pgbench/deep.sql"
 PGD[deep]="ts=$deep_ts cid=$deep_id"

@@ -54,3 +54,31 @@ void qb_shape(struct querybuf *b, char c)
     b->name[b->name_len++] = c;
     b->name[b->name_len] = '\0';
 }
+
+void qb_limit(struct querybuf *b, int limit)
+{
+    /* The page sizes clients use most get exactly limit + 1 rows; others
+     * the next size up, at the cost of a few rows built for nothing. */
+    static const struct {
+        int rows;
+        char shape;
+        const char *sql;
+    } sizes[] = {
+        {2, '1', " LIMIT 2"},   {6, '5', " LIMIT 6"},
+        {11, 'A', " LIMIT 11"}, {21, 'B', " LIMIT 21"},
+        {26, 'C', " LIMIT 26"}, {31, 'D', " LIMIT 31"},
+        {51, 'E', " LIMIT 51"}, {101, 'F', " LIMIT 101"},
+    };
+    size_t n = sizeof(sizes) / sizeof(sizes[0]);
+    size_t i = 0;
+
+    while (i + 1 < n && sizes[i].rows < limit + 1)
+        i++;
+    if (sizes[i].rows < limit + 1) {
+        b->overflow = true;
+        return;
+    }
+    qb_shape(b, '#');
+    qb_shape(b, sizes[i].shape);
+    qb_add(b, sizes[i].sql);
+}

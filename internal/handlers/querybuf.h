@@ -32,6 +32,15 @@ int qb_param(struct querybuf *b, const char *value);
 /* Appends a fragment with one "$%d" placeholder bound to `value`. */
 void qb_filter(struct querybuf *b, const char *fmt, const char *value);
 
+/* Appends " LIMIT n" for a page of `limit` items: n is a constant of
+ * querybuf.c at least limit + 1, so the caller knows whether more rows
+ * follow (it shows `limit` of them and ignores the rest). A constant, not
+ * a $n parameter: PostgreSQL's generic plan assumes an unknown LIMIT
+ * returns a tenth of the table, costs it accordingly, and so plans every
+ * execution anew; with a constant the cached plan is used. The constant
+ * is part of the statement's shape. */
+void qb_limit(struct querybuf *b, int limit);
+
 /* Records one more character of the statement's shape in its name. */
 void qb_shape(struct querybuf *b, char c);
 

@@ -29,18 +29,51 @@
     "ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', q.related_terms || q.reply_terms, "    \
     "mq_search_query($%d), 1)::real"
 
+/* A question's representation, as mq_question_json(q, $1) gives it, with
+ * the department and topics as scalar subqueries of the statement itself
+ * (migrations/0006): planned once per connection, where a function call
+ * per row costs its own executor start. With a LIMIT, PostgreSQL builds it
+ * only for the rows returned, after any sort. */
+#define Q_DOC                                                                  \
+    "mq__question_doc(q, $1, "                                                 \
+    "(SELECT d.j FROM mq__department_of(q.department_slug) AS d), "            \
+    "(SELECT t.j FROM mq__topics_of(q.id) AS t))::text"
+
+/* GET /questions/{id}: columns (question, replies, deleted_at, related),
+ * one statement per combination of include=replies, include=related and
+ * the editor role. Constant flags, not boolean parameters: with those the
+ * plan cache kept choosing a custom plan, i.e. planned every request. */
+#define QG_REPLIES                                                             \
+    "(SELECT coalesce(json_agg(mq_reply_json(r) ORDER BY r.replied_at, "       \
+    "r.id), '[]'::json) FROM replies r WHERE r.question_id = q.id AND "        \
+    "r.deleted_at IS NULL)::text"
+#define QG_RELATED                                                             \
+    "CASE WHEN q.deleted_at IS NULL THEN "                                     \
+    "mq_related(q.id, NULL, NULL, 4, $1)::text END"
+#define QG_VISIBLE " AND q.deleted_at IS NULL"
+#define QG(name, replies, related, visible)                                    \
+    {                                                                          \
+        name,                                                                  \
+            "SELECT " Q_DOC ", " replies ", mq_ts(q.deleted_at), " related     \
+            " FROM questions q WHERE q.id = $2::uuid" visible,                 \
+            2                                                                  \
+    }
+
+enum { QG_WITH_REPLIES = 1, QG_WITH_RELATED = 2, QG_EDITOR = 4 };
+
+/* Indexed by the QG_* flags; questions_statements[QG_COUNT] on are the
+ * writes. */
+#define QG_COUNT 8
+
 const struct db_statement questions_statements[] = {
-    {"question_get",
-     "SELECT mq_question_json(q, $1)::text, "
-     "CASE WHEN $3::boolean THEN (SELECT coalesce(json_agg(mq_reply_json(r) "
-     "  ORDER BY r.replied_at, r.id), '[]'::json) FROM replies r "
-     "  WHERE r.question_id = q.id AND r.deleted_at IS NULL)::text END, "
-     "mq_ts(q.deleted_at), "
-     "CASE WHEN $5::boolean AND q.deleted_at IS NULL THEN "
-     "  mq_related(q.id, NULL, NULL, 4, $1)::text END "
-     "FROM questions q WHERE q.id = $2::uuid "
-     "AND (q.deleted_at IS NULL OR $4::boolean)",
-     5},
+    QG("question_get", "NULL::text", "NULL::text", QG_VISIBLE),
+    QG("question_get_p", QG_REPLIES, "NULL::text", QG_VISIBLE),
+    QG("question_get_l", "NULL::text", QG_RELATED, QG_VISIBLE),
+    QG("question_get_pl", QG_REPLIES, QG_RELATED, QG_VISIBLE),
+    QG("question_get_e", "NULL::text", "NULL::text", ""),
+    QG("question_get_pe", QG_REPLIES, "NULL::text", ""),
+    QG("question_get_le", "NULL::text", QG_RELATED, ""),
+    QG("question_get_ple", QG_REPLIES, QG_RELATED, ""),
     {"question_create",
      "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j", 2},
     {"question_patch",
@@ -93,11 +126,11 @@ int handle_get_question(struct request *r)
         else if (strcmp(json_string_value(v), "related") == 0)
             with_related = true;
     }
-    const char *params[5] = {
-        r->cfg->public_base_url, request_param_str(r, "id"),
-        with_replies ? "true" : "false", editor ? "true" : "false",
-        with_related ? "true" : "false"};
-    int rc = db_query(c, &questions_statements[0], params, true, &res);
+    const char *params[2] = {r->cfg->public_base_url,
+                             request_param_str(r, "id")};
+    int which = (with_replies ? QG_WITH_REPLIES : 0) |
+                (with_related ? QG_WITH_RELATED : 0) | (editor ? QG_EDITOR : 0);
+    int rc = db_query(c, &questions_statements[which], params, true, &res);
     if (rc != DB_OK)
         return hx_sql_error(r, c, rc);
     if (PQntuples(res) == 0) {
@@ -159,7 +192,6 @@ int handle_list_questions(struct request *r)
     const char *q = request_param_str(r, "q");
     const char *v;
     int limit = hx_limit(r);
-    char limit_text[16];
     struct cursor cur;
     struct querybuf b;
     int tsq = 0;
@@ -170,14 +202,12 @@ int handle_list_questions(struct request *r)
                                                "relevance needs q"));
     if (hx_cursor(r, sort, 2, &cur) != 0)
         return 0;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
 
     qb_init(&b, "ql");
-    qb_add(&b, "SELECT mq_question_json(q, $1)::text, ");
+    qb_add(&b, "SELECT " Q_DOC ", ");
     qb_param(&b, r->cfg->public_base_url);
-    qb_param(&b, limit_text);
     if (q != NULL) {
-        /* $3 is the search query; websearch syntax never raises on odd
+        /* $2 is the search query; websearch syntax never raises on odd
          * input, so a stray quote is just a word. */
         tsq = qb_param(&b, q);
         qb_shape(&b, 'q');
@@ -278,7 +308,7 @@ int handle_list_questions(struct request *r)
     } else {
         qb_add(&b, " ORDER BY q.asked_at DESC, q.id DESC");
     }
-    qb_add(&b, " LIMIT $2");
+    qb_limit(&b, limit);
     return hx_list(r, &b, limit, sort, 2);
 }
 
@@ -286,7 +316,8 @@ int handle_create_question(struct request *r)
 {
     const char *params[2] = {r->raw_body, r->cfg->public_base_url};
 
-    return hx_create(r, &questions_statements[1], params, "/questions/", 1);
+    return hx_create(r, &questions_statements[QG_COUNT], params, "/questions/",
+                     1);
 }
 
 int handle_patch_question(struct request *r)
@@ -296,12 +327,12 @@ int handle_patch_question(struct request *r)
                              hx_if_match(r, tags, sizeof(tags)),
                              r->cfg->public_base_url};
 
-    return hx_write_one(r, &questions_statements[2], params);
+    return hx_write_one(r, &questions_statements[QG_COUNT + 1], params);
 }
 
 int handle_delete_question(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "id")};
 
-    return hx_write_none(r, &questions_statements[3], params);
+    return hx_write_none(r, &questions_statements[QG_COUNT + 2], params);
 }

@@ -46,17 +46,14 @@ static const char *replies__actor(const struct request *r)
 int handle_list_question_replies(struct request *r)
 {
     int limit = hx_limit(r);
-    char limit_text[16];
     struct cursor cur;
     struct querybuf b;
     PGresult *res = NULL;
 
     if (hx_cursor(r, "replied", 2, &cur) != 0)
         return 0;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
     qb_init(&b, "qr");
     qb_param(&b, request_param_str(r, "id"));
-    qb_param(&b, limit_text);
     /* The LEFT JOIN keeps one row when the question exists but has no
      * (more) replies, so "no question" (404) and "no replies" differ. */
     qb_add(&b, "SELECT CASE WHEN x.id IS NOT NULL THEN "
@@ -75,8 +72,11 @@ int handle_list_question_replies(struct request *r)
         qb_add(&b, frag);
         qb_shape(&b, 'c');
     }
-    qb_add(&b, " ORDER BY r.replied_at, r.id LIMIT $2) x ON true "
-               "WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
+    qb_add(&b, " ORDER BY r.replied_at, r.id");
+    qb_limit(&b, limit);
+    qb_add(&b, ") x ON true WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
+    if (b.overflow)
+        return problem_db(r, DB_EQUERY);
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
@@ -96,7 +96,6 @@ int handle_list_replies(struct request *r)
     const char *sort = request_param_str(r, "sort");
     const char *v;
     int limit = hx_limit(r);
-    char limit_text[16];
     struct cursor cur;
     struct querybuf b;
     int updated;
@@ -106,9 +105,7 @@ int handle_list_replies(struct request *r)
     updated = strcmp(sort, "updated") == 0;
     if (hx_cursor(r, sort, 2, &cur) != 0)
         return 0;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
     qb_init(&b, "rl");
-    qb_param(&b, limit_text);
     qb_add(&b, "SELECT mq_reply_json(r)::text, ");
     qb_add(&b, updated ? R_TS("r.updated_at") : R_TS("r.replied_at"));
     qb_add(&b, ", r.id::text FROM replies r JOIN questions q ON q.id = "
@@ -141,8 +138,9 @@ int handle_list_replies(struct request *r)
         qb_add(&b, frag);
         qb_shape(&b, 'c');
     }
-    qb_add(&b, updated ? " ORDER BY r.updated_at, r.id LIMIT $1"
-                       : " ORDER BY r.replied_at DESC, r.id DESC LIMIT $1");
+    qb_add(&b, updated ? " ORDER BY r.updated_at, r.id"
+                       : " ORDER BY r.replied_at DESC, r.id DESC");
+    qb_limit(&b, limit);
     return hx_list(r, &b, limit, sort, 2);
 }
 

@@ -147,6 +147,23 @@ test('X-Request-Id is echoed when sane and generated otherwise', async () => {
   assert.match(c.headers.get('x-request-id'), /^[0-9a-f-]{36}$/);
 });
 
+test('generated X-Request-Ids are distinct across connections and worker threads', async () => {
+  // Ids come from a per-thread random prefix and counter: many requests at
+  // once, each on its own connection, spread over every worker thread.
+  const ids = [];
+  for (let round = 0; round < 4; round++) {
+    const got = await Promise.all(Array.from({ length: 50 }, () => req(m.base, '/departments')));
+    for (const r of got) ids.push(r.headers.get('x-request-id'));
+  }
+  for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(new Set(ids).size, ids.length);
+  // The access log names each request by the same id.
+  await new Promise((r) => setTimeout(r, 100));
+  const logged = new Set(m.logs().split('\n').filter((l) => l.includes('"request_id"'))
+    .map((l) => JSON.parse(l).request_id));
+  for (const id of ids) assert.ok(logged.has(id), id);
+});
+
 test('CORS: configured origins get the headers, others none', async () => {
   const ok = await req(m.base, '/departments', { headers: { origin: 'https://app.example.org' } });
   assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.example.org');
