@@ -2,9 +2,10 @@
 // UTF-8 and NUL bytes in bodies, paths and query values, injection strings
 // (SQL, JSON, template, header CRLF) in every field and parameter, forged
 // cursors, oversize everything, broken framing over raw sockets. Whatever
-// comes in: no 5xx (but the protocol's refusals listed in PROTOCOL_5XX,
-// counted and printed apart), errors are problem+json, and the data is exactly as it
-// was (counts and checksums of every table, from psql, before and after).
+// comes in: no 5xx but the protocol's own refusals listed in PROTOCOL_5XX
+// (counted and printed apart), errors are problem+json, and the data is
+// exactly as it was (counts and checksums of every table, from psql,
+// before and after).
 //
 // Writes in the battery are built to be refused (an unknown department, an
 // id that names nothing), so a write that slipped through, or a half-done
