@@ -6,7 +6,7 @@
 -- term of the candidate), and its "Related FAQ" counted every question of
 -- the source's topics. This version keeps the formula and changes how it is
 -- computed:
---   * at most 200 candidates come from the GIN indexes, through queries
+--   * at most 120 candidates come from the GIN indexes, through queries
 --     of the source's rarest terms: all the rarest ones whose postings
 --     together fit a small budget, then pairs (AND) of the next rarest,
 --     so the bounded set holds likely neighbours. (0004 asked for its 12
@@ -73,8 +73,8 @@ $$;
 --                     department, if any), else 0
 --   shared_topics   = |topics(s) ∩ topics(c)| / |topics(s)| (0 without
 --                     topics)
--- Candidates: at most 200 questions matching s's rarest terms (see the
--- head of this file), plus up to 50 per topic of s.
+-- Candidates: at most 120 questions matching s's rarest terms (see the
+-- head of this file), plus up to 30 per topic of s.
 -- Ties go to answered questions, then to newer ones.
 CREATE OR REPLACE FUNCTION mq_related(qid uuid, txt text, dept text, lim integer,
                            base text) RETURNS json
@@ -83,8 +83,8 @@ DECLARE
     -- Postings of single rare terms a candidate query may ask for.
     budget CONSTANT integer := 300;
     -- Candidates scored: from the terms, and per topic of the source.
-    cap CONSTANT integer := 200;
-    cap_topic CONSTANT integer := 50;
+    cap CONSTANT integer := 120;
+    cap_topic CONSTANT integer := 30;
     s_terms tsvector;
     s_dept text := dept;
     s_topics uuid[] := '{}';
