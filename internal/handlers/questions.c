@@ -24,7 +24,9 @@
 /* Search: mq_search_query (migrations/0004) matches every English word of
  * q as itself or its canonical synonym, and Chinese by bigrams; relevance
  * is cover density over title (A), body (B), synonyms (C) and the doctor's
- * reply (D), normalised by document length (flag 1).
+ * reply (D), normalised by document length (flag 1). With sort=relevance
+ * a question also matches through its doctors' replies alone: they name
+ * the condition ("gout", 失眠) in words the patient did not use.
  *
  * With sort=relevance only the first Q_SEARCH_CAP matches in index order
  * are ranked: a common word matches tens of thousands of questions at
@@ -43,7 +45,8 @@
     "(m.q).related_terms || (m.q).reply_terms, s.tq, 1)::real AS rank "        \
     "FROM (SELECT mq_search_query($%d) AS tq, mq_cjk_pattern($%d) AS pat "     \
     "OFFSET 0) AS s CROSS JOIN LATERAL (SELECT q FROM questions q "            \
-    "WHERE q.deleted_at IS NULL AND q.related_terms @@ s.tq"
+    "WHERE q.deleted_at IS NULL "                                              \
+    "AND (q.related_terms @@ s.tq OR q.reply_terms @@ s.tq)"
 #define Q_SEARCH_TAIL " LIMIT " Q_SEARCH_CAP ") AS m) AS r WHERE true"
 
 const struct db_statement questions_statements[] = {

@@ -185,3 +185,14 @@ test('relevance search applies its filters before capping candidates', async () 
   const all = await req(m.base, '/questions?q=wobbleton&sort=relevance');
   assert.deepEqual(all.body.data.map((q) => q.id).sort(), [a, b].sort());
 });
+
+test('relevance search finds a question through its doctor reply alone', async () => {
+  const id = await ask('Big toe hot and swollen overnight', 'My big toe went red and swollen overnight.', 'internal-medicine');
+  const plain = await req(m.base, '/questions?q=podagrism&sort=relevance');
+  assert.equal(plain.body.data.length, 0);
+  doctorReply(id, 'This looks like podagrism, an acute gout flare of the big toe.');
+  const r = await req(m.base, '/questions?q=podagrism&sort=relevance');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.data.map((q) => q.id), [id]);
+  assert.equal(typeof r.body.data[0].highlight, 'string');
+});
