@@ -10,6 +10,7 @@
 #include "medqa/log.h"
 #include "medqa/metrics.h"
 #include "medqa/migrate.h"
+#include "medqa/related.h"
 #include "medqa/spec.h"
 
 #include <signal.h>
@@ -135,7 +136,8 @@ static int main__serve(struct config *cfg)
         return 1;
     if (db_init(cfg->database_url, cfg->database_read_url,
                 cfg->transaction_pooling) != 0 ||
-        handlers_register_statements() != 0 || metrics_init(spec) != 0) {
+        handlers_register_statements() != 0 ||
+        related_register_statements() != 0 || metrics_init(spec) != 0) {
         fprintf(stderr, "medqa: out of memory\n");
         goto out;
     }
@@ -163,11 +165,15 @@ static int main__serve(struct config *cfg)
             cfg->public_base_url = copy;
         }
     }
+    /* After the stop signals are blocked, so the worker inherits the mask. */
+    if (related_worker_start(cfg->idf_refresh_s) != 0)
+        log_msg(LOG_WARN, "idf refresh worker did not start", LOG_END);
     log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
             LOG_END);
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "stopping", "signal",
             sig == SIGINT ? "SIGINT" : "SIGTERM", LOG_END);
+    related_worker_stop();
     http_server_stop(srv, 10000);
     log_msg(LOG_INFO, "stopped", LOG_END);
     rc = 0;

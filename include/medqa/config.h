@@ -43,6 +43,10 @@ struct config {
     unsigned max_connections; /* MAX_CONNECTIONS */
     unsigned max_conn_per_ip; /* MAX_CONNECTIONS_PER_IP; 0 = no limit */
     size_t max_header_bytes;  /* MAX_HEADER_BYTES: request line + headers */
+
+    /* IDF_REFRESH_INTERVAL: seconds between refreshes of /related's term
+     * statistics by the background worker (medqa/related.h); 0 = never. */
+    unsigned idf_refresh_s;
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

@@ -316,6 +316,14 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
         if (cfg->public_base_url == NULL)
             return -1;
     }
+    cfg->idf_refresh_s = 3600;
+    if ((s = getenv("IDF_REFRESH_INTERVAL")) != NULL && *s) {
+        if (config__ulong(s, 0, 7 * 86400, &v) != 0)
+            return config__bad(errbuf, errlen, "IDF_REFRESH_INTERVAL",
+                               "a whole number of seconds from 0 (never) "
+                               "to 604800");
+        cfg->idf_refresh_s = (unsigned)v;
+    }
     if (config__load_limits(cfg, errbuf, errlen) != 0)
         return -1;
     return config__load_cors(cfg, errbuf, errlen);

@@ -24,10 +24,30 @@
 /* Search: mq_search_query (migrations/0004) matches every English word of
  * q as itself or its canonical synonym, and Chinese by bigrams; relevance
  * is cover density over title (A), body (B), synonyms (C) and the doctor's
- * reply (D), normalised by document length (flag 1). */
-#define Q_RANK                                                                 \
-    "ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', q.related_terms || q.reply_terms, "    \
-    "mq_search_query($%d), 1)::real"
+ * reply (D), normalised by document length (flag 1). With sort=relevance
+ * a question also matches through its doctors' replies alone: they name
+ * the condition ("gout", 失眠) in words the patient did not use.
+ *
+ * With sort=relevance only the first Q_SEARCH_CAP matches in index order
+ * are ranked: a common word matches tens of thousands of questions at
+ * 1,000,000, and ranking them all (a heap fetch, two tsvectors and
+ * ts_rank_cd each) took seconds. The tsquery and the Chinese highlight
+ * pattern are computed once per search in `s`, not once per row: the
+ * statement is prepared, so its generic plan cannot fold them, and
+ * OFFSET 0 keeps the planner from pulling `s` up into every row (which
+ * cost ~0.1 ms a row).
+ * Results carry "highlight" (mq_search_json, migrations/0007). */
+#define Q_SEARCH_CAP "500"
+#define Q_SEARCH_HEAD                                                          \
+    "SELECT mq_search_json(r.q, $1, r.pat, r.tq), r.rank::text, "              \
+    "(r.q).id::text FROM (SELECT m.q, s.pat, s.tq, "                           \
+    "ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', "                                      \
+    "(m.q).related_terms || (m.q).reply_terms, s.tq, 1)::real AS rank "        \
+    "FROM (SELECT mq_search_query($%d) AS tq, mq_cjk_pattern($%d) AS pat "     \
+    "OFFSET 0) AS s CROSS JOIN LATERAL (SELECT q FROM questions q "            \
+    "WHERE q.deleted_at IS NULL "                                              \
+    "AND (q.related_terms @@ s.tq OR q.reply_terms @@ s.tq)"
+#define Q_SEARCH_TAIL " LIMIT " Q_SEARCH_CAP ") AS m) AS r WHERE true"
 
 /* A question's representation, as mq_question_json(q, $1) gives it, with
  * the department and topics as scalar subqueries of the statement itself
@@ -204,7 +224,6 @@ int handle_list_questions(struct request *r)
         return 0;
 
     qb_init(&b, "ql");
-    qb_add(&b, "SELECT " Q_DOC ", ");
     qb_param(&b, r->cfg->public_base_url);
     if (q != NULL) {
         /* $2 is the search query; websearch syntax never raises on odd
@@ -212,17 +231,21 @@ int handle_list_questions(struct request *r)
         tsq = qb_param(&b, q);
         qb_shape(&b, 'q');
     }
-    if (strcmp(sort, "relevance") == 0) {
-        char frag[256];
-        snprintf(frag, sizeof(frag), Q_RANK "::text, ", tsq);
+    bool relevance = strcmp(sort, "relevance") == 0;
+    if (relevance) {
+        /* The filters below land inside the bounded candidate query. */
+        char frag[768];
+        snprintf(frag, sizeof(frag), Q_SEARCH_HEAD, tsq, tsq);
         qb_add(&b, frag);
-    } else if (strcmp(sort, "updated") == 0) {
-        qb_add(&b, Q_TS("q.updated_at") ", ");
     } else {
-        qb_add(&b, Q_TS("q.asked_at") ", ");
+        qb_add(&b, "SELECT " Q_DOC ", ");
+        if (strcmp(sort, "updated") == 0)
+            qb_add(&b, Q_TS("q.updated_at") ", ");
+        else
+            qb_add(&b, Q_TS("q.asked_at") ", ");
+        qb_add(&b, "q.id::text FROM questions q WHERE q.deleted_at IS NULL");
     }
-    qb_add(&b, "q.id::text FROM questions q WHERE q.deleted_at IS NULL");
-    if (tsq) {
+    if (tsq && !relevance) {
         char frag[256];
         snprintf(frag, sizeof(frag),
                  " AND q.related_terms @@ mq_search_query($%d)", tsq);
@@ -268,16 +291,17 @@ int handle_list_questions(struct request *r)
         qb_filter(&b, " AND q.updated_at >= $%d::timestamptz", v);
         qb_shape(&b, 'u');
     }
+    if (relevance)
+        qb_add(&b, Q_SEARCH_TAIL);
     qb_shape(&b, '_');
     qb_shape(&b, sort[0]);
     if (cur.nkeys == 2) {
         int a = qb_param(&b, cur.keys[0]);
         int id = qb_param(&b, cur.keys[1]);
         char frag[256];
-        if (strcmp(sort, "relevance") == 0)
+        if (relevance)
             snprintf(frag, sizeof(frag),
-                     " AND (" Q_RANK ", q.id) < ($%d::real, $%d::uuid)", tsq, a,
-                     id);
+                     " AND (r.rank, (r.q).id) < ($%d::real, $%d::uuid)", a, id);
         else if (strcmp(sort, "updated") == 0)
             snprintf(frag, sizeof(frag),
                      " AND (q.updated_at, q.id) < ($%d::timestamptz, "
@@ -296,11 +320,8 @@ int handle_list_questions(struct request *r)
         qb_add(&b, frag);
         qb_shape(&b, 'c');
     }
-    if (strcmp(sort, "relevance") == 0) {
-        char frag[256];
-        snprintf(frag, sizeof(frag), " ORDER BY " Q_RANK " DESC, q.id DESC",
-                 tsq);
-        qb_add(&b, frag);
+    if (relevance) {
+        qb_add(&b, " ORDER BY r.rank DESC, (r.q).id DESC");
     } else if (strcmp(sort, "updated") == 0) {
         qb_add(&b, " ORDER BY q.updated_at DESC, q.id DESC");
     } else if (strcmp(sort, "oldest") == 0) {

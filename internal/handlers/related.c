@@ -1,6 +1,9 @@
 /* handlers/related — GET /related: "Similar Q&A" and "Related FAQ".
- * The ranking lives in PostgreSQL (mq_related in migrations/0003), next to
- * the data it reads; see the formula documented there. */
+ * The ranking lives in PostgreSQL (mq_related, last replaced in
+ * migrations/0007), next to the data it reads; see the formula and the
+ * bounded candidate set documented there. It is computed per request, so
+ * hidden questions and replies drop out at once; medqa's background worker
+ * (internal/related) keeps its IDF statistics fresh. */
 #include "common.h"
 #include "handlers_internal.h"
 
