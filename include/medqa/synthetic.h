@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 /* Generates n deterministic, plausible questions (seeded by `seed`) into the
- * database `pg` (an open connection the caller owns). Returns 0, or -1 with a
+ * database `pg` (an open connection the caller owns). `terms_pg`, a second
+ * connection to the same database (also the caller's), computes the
+ * questions' reply terms while `pg` loads them. Returns 0, or -1 with a
  * reason in errbuf. Progress lines go to stderr.
  *
  * Everything happens in one transaction that adds to whatever the tables
@@ -19,7 +21,7 @@
  * No change events and no contact e-mails are written for these rows.
  * Turning triggers off needs a role allowed to set
  * session_replication_role (a superuser, or one granted SET on it). */
-int synthetic_generate(PGconn *pg, long n, unsigned long seed, char *errbuf,
-                       size_t errlen);
+int synthetic_generate(PGconn *pg, PGconn *terms_pg, long n, unsigned long seed,
+                       char *errbuf, size_t errlen);
 
 #endif

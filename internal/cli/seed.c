@@ -76,10 +76,15 @@ int cli_seed(int argc, char **argv, const struct config *cfg)
         fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
         return 1;
     }
-    if (demo)
+    if (demo) {
         rc = seed_demo(pg, err, sizeof(err));
-    else
-        rc = synthetic_generate(pg, n, seed, err, sizeof(err));
+    } else {
+        PGconn *terms = db_connect_direct(cfg->database_url, err, sizeof(err));
+        rc = terms == NULL
+                 ? -1
+                 : synthetic_generate(pg, terms, n, seed, err, sizeof(err));
+        PQfinish(terms);
+    }
     if (rc == 0 && !demo)
         rc = seed__refresh(pg, err, sizeof(err));
     if (rc != 0)

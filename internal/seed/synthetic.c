@@ -14,6 +14,8 @@
  * every counter and state once at the end instead. */
 #include "medqa/synthetic.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2340,7 +2342,8 @@ static void syn_orders(const struct syn_gen *g, long n, uint64_t *by_time,
 }
 
 static void syn_row(struct syn_copy *cp, const struct syn_gen *g, long i,
-                    enum syn_pass pass, struct syn_str *a, struct syn_str *b)
+                    enum syn_pass pass, struct syn_str *a, struct syn_str *b,
+                    const char *reply_terms)
 {
     struct syn_plan p;
     char num[16];
@@ -2374,6 +2377,8 @@ static void syn_row(struct syn_copy *cp, const struct syn_gen *g, long i,
         syn_put_ts(cp, p.asked);
         syn_puts(cp, "\t");
         syn_put_ts(cp, p.updated);
+        syn_puts(cp, "\t");
+        syn_put_field(cp, reply_terms);
         syn_puts(cp, "\n");
         break;
     }
@@ -2410,16 +2415,167 @@ static void syn_row(struct syn_copy *cp, const struct syn_gen *g, long i,
     }
 }
 
+/* ---------------------------------------------------------------------
+ * Reply terms, computed on a second connection
+ *
+ * questions.reply_terms is what mq_reply_terms() makes of the question's
+ * doctor replies; the per-row trigger that keeps it current is off during
+ * the load. Updating a million loaded rows afterwards rewrites the whole
+ * table (measured: minutes). Instead the text of each question's doctor
+ * replies goes, a batch at a time, to mq_reply_terms_of() on a second
+ * connection, and the result is copied in with the question: the second
+ * backend computes batch j + 1 while the first one stores batch j, so the
+ * work runs on two cores. The second connection only evaluates an
+ * immutable function; it writes nothing.
+ * ------------------------------------------------------------------- */
+
+#define SYN_TERMS_BATCH 4096
+
+struct syn_terms {
+    PGconn *pg;       /* the second connection (the caller's) */
+    PGresult *ready;  /* the terms of the batch being copied, in order */
+    bool in_flight;   /* a batch was sent and its result not yet read */
+    struct syn_str t; /* one question's joined reply text */
+};
+
+static const char syn_terms_sql[] =
+    "SELECT mq_reply_terms_of(u.t)::text "
+    "FROM json_array_elements_text($1::json) WITH ORDINALITY AS u(t, n) "
+    "ORDER BY u.n";
+
+/* Sends the reply text of questions order[from..to) to be turned into
+ * terms: one JSON array, a string (the doctor replies joined by a space,
+ * in reply order, as mq_reply_terms() joins them) or null per question. */
+static int syn_terms_send(struct syn_terms *t, const struct syn_gen *g,
+                          const uint64_t *order, long from, long to,
+                          char *errbuf, size_t errlen)
+{
+    json_t *arr = json_array();
+    char *doc = NULL;
+    int rc = -1;
+
+    if (arr == NULL)
+        goto nomem;
+    for (long k = from; k < to; k++) {
+        long i = (long)(order[k] & SYN_INDEX_MASK);
+        struct syn_plan p;
+        json_t *v;
+
+        syn_plan(g, i, &p);
+        t->t.len = 0;
+        t->t.s[0] = '\0';
+        for (int r = 0; r < p.nreplies; r++) {
+            struct syn_str body;
+            if (p.replies[r].kind == SYN_EDITORIAL)
+                continue;
+            syn_reply_text(g, i, &p, r, &body);
+            if (t->t.len > 0)
+                syn_add(&t->t, " ");
+            syn_addn(&t->t, body.s, body.len);
+        }
+        v = t->t.len > 0 ? json_stringn(t->t.s, t->t.len) : json_null();
+        if (v == NULL || json_array_append_new(arr, v) != 0)
+            goto nomem;
+    }
+    doc = json_dumps(arr, JSON_COMPACT);
+    if (doc == NULL)
+        goto nomem;
+    const char *params[] = {doc};
+    if (PQsendQueryParams(t->pg, syn_terms_sql, 1, NULL, params, NULL, NULL,
+                          0) != 1) {
+        syn_errmsg(errbuf, errlen, "reply terms", PQerrorMessage(t->pg));
+        goto out;
+    }
+    t->in_flight = true;
+    rc = 0;
+    goto out;
+nomem:
+    snprintf(errbuf, errlen, "out of memory");
+out:
+    free(doc);
+    json_decref(arr);
+    return rc;
+}
+
+/* Reads the batch in flight into t->ready; it must hold `expect` rows. */
+static int syn_terms_wait(struct syn_terms *t, long expect, char *errbuf,
+                          size_t errlen)
+{
+    PGresult *res = PQgetResult(t->pg);
+    PGresult *extra;
+    int rc = -1;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        syn_errmsg(errbuf, errlen, "reply terms",
+                   res ? PQresultErrorMessage(res) : PQerrorMessage(t->pg));
+        PQclear(res);
+        res = NULL;
+    } else if (PQntuples(res) != expect) {
+        snprintf(errbuf, errlen, "reply terms: %d rows for %ld questions",
+                 PQntuples(res), expect);
+        PQclear(res);
+        res = NULL;
+    } else {
+        rc = 0;
+    }
+    while ((extra = PQgetResult(t->pg)) != NULL)
+        PQclear(extra);
+    t->in_flight = false;
+    PQclear(t->ready);
+    t->ready = res;
+    return rc;
+}
+
+/* At question k of the load (a batch boundary): makes the batch starting
+ * at k ready and sends the one after it. */
+static int syn_terms_next(struct syn_terms *t, const struct syn_gen *g,
+                          const uint64_t *order, long n, long k, char *errbuf,
+                          size_t errlen)
+{
+    long end = k + SYN_TERMS_BATCH < n ? k + SYN_TERMS_BATCH : n;
+
+    if (k == 0 && syn_terms_send(t, g, order, 0, end, errbuf, errlen) != 0)
+        return -1;
+    if (syn_terms_wait(t, end - k, errbuf, errlen) != 0)
+        return -1;
+    if (end < n) {
+        long next = end + SYN_TERMS_BATCH < n ? end + SYN_TERMS_BATCH : n;
+        if (syn_terms_send(t, g, order, end, next, errbuf, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Leaves the second connection idle, whatever happened. */
+static void syn_terms_close(struct syn_terms *t)
+{
+    PGresult *res;
+
+    if (t->in_flight) {
+        PGcancel *c = PQgetCancel(t->pg);
+        char buf[256];
+        if (c != NULL) {
+            PQcancel(c, buf, sizeof(buf));
+            PQfreeCancel(c);
+        }
+        while ((res = PQgetResult(t->pg)) != NULL)
+            PQclear(res);
+        t->in_flight = false;
+    }
+    PQclear(t->ready);
+    t->ready = NULL;
+}
+
 /* One COPY: every question, in `order`, contributes its rows. */
 static int syn_pass(struct syn_copy *cp, const struct syn_gen *g, long n,
-                    const uint64_t *order, enum syn_pass pass, char *errbuf,
-                    size_t errlen)
+                    const uint64_t *order, enum syn_pass pass,
+                    struct syn_terms *terms, char *errbuf, size_t errlen)
 {
     static const char *const sql[] = {
         [SYN_QUESTIONS] =
             "COPY questions (id, title, body, language, asker_name, "
             "asker_age_band, asker_gender, department_slug, state, "
-            "reply_count, asked_at, updated_at) FROM STDIN",
+            "reply_count, asked_at, updated_at, reply_terms) FROM STDIN",
         [SYN_QTOPICS] = "COPY question_topics (question_id, topic_id) FROM "
                         "STDIN",
         [SYN_REPLIES] = "COPY replies (id, question_id, kind, doctor_id, "
@@ -2440,7 +2596,14 @@ static int syn_pass(struct syn_copy *cp, const struct syn_gen *g, long n,
     if (syn_copy_begin(cp, sql[pass], errbuf, errlen) != 0)
         goto out;
     for (long k = 0; k < n && !cp->failed; k++) {
-        syn_row(cp, g, (long)(order[k] & SYN_INDEX_MASK), pass, a, b);
+        const char *rt = NULL;
+        if (pass == SYN_QUESTIONS) {
+            if (k % SYN_TERMS_BATCH == 0 &&
+                syn_terms_next(terms, g, order, n, k, errbuf, errlen) != 0)
+                goto out;
+            rt = PQgetvalue(terms->ready, (int)(k % SYN_TERMS_BATCH), 0);
+        }
+        syn_row(cp, g, (long)(order[k] & SYN_INDEX_MASK), pass, a, b, rt);
         if ((k + 1) % step == 0 && k + 1 < n)
             syn_progress(what[pass], k + 1, n, t0);
     }
@@ -2628,10 +2791,11 @@ static int syn_truncate_if_empty(PGconn *pg, char *errbuf, size_t errlen)
  * Entry point
  * ------------------------------------------------------------------- */
 
-int synthetic_generate(PGconn *pg, long n, unsigned long seed, char *errbuf,
-                       size_t errlen)
+int synthetic_generate(PGconn *pg, PGconn *terms_pg, long n, unsigned long seed,
+                       char *errbuf, size_t errlen)
 {
     struct syn_gen *g = NULL;
+    struct syn_terms *terms = NULL;
     uint64_t *by_time = NULL, *by_id = NULL;
     struct syn_copy cp = {.pg = pg};
     struct syn_plan first;
@@ -2645,12 +2809,14 @@ int synthetic_generate(PGconn *pg, long n, unsigned long seed, char *errbuf,
         return -1;
     }
     g = calloc(1, sizeof(*g));
+    terms = calloc(1, sizeof(*terms));
     cp.buf = malloc(SYN_COPY_BUF);
-    if (g == NULL || cp.buf == NULL) {
+    if (g == NULL || terms == NULL || cp.buf == NULL) {
         snprintf(errbuf, errlen, "out of memory");
         goto out;
     }
     g->seed = seed;
+    terms->pg = terms_pg;
     for (int d = 0; d < SYN_NDEPT; d++)
         g->dept_weight_total += syn_depts[d].weight;
 
@@ -2719,9 +2885,10 @@ int synthetic_generate(PGconn *pg, long n, unsigned long seed, char *errbuf,
         goto out;
     }
     syn_orders(g, n, by_time, by_id);
-    if (syn_pass(&cp, g, n, by_time, SYN_QUESTIONS, errbuf, errlen) != 0 ||
-        syn_pass(&cp, g, n, by_id, SYN_QTOPICS, errbuf, errlen) != 0 ||
-        syn_pass(&cp, g, n, by_time, SYN_REPLIES, errbuf, errlen) != 0)
+    if (syn_pass(&cp, g, n, by_time, SYN_QUESTIONS, terms, errbuf, errlen) !=
+            0 ||
+        syn_pass(&cp, g, n, by_id, SYN_QTOPICS, NULL, errbuf, errlen) != 0 ||
+        syn_pass(&cp, g, n, by_time, SYN_REPLIES, NULL, errbuf, errlen) != 0)
         goto out;
 
     double t1 = syn_now();
@@ -2758,6 +2925,9 @@ out:
         PGresult *res = PQexec(pg, "ROLLBACK");
         PQclear(res);
     }
+    if (terms != NULL)
+        syn_terms_close(terms);
+    free(terms);
     free(by_id);
     free(by_time);
     free(cp.buf);

@@ -147,8 +147,9 @@ async function freshDb() {
 // Baseline: plain PostgreSQL full text, one psql call per task.
 // ---------------------------------------------------------------------------
 // Top-k ids per probe text, ranked by ts_rank of plainto_tsquery('english',
-// text) against questions.search (every word of the text must match),
-// ties by id; `exclude` drops the probe's own question.
+// text) against setweight(to_tsvector('english', title), 'A') ||
+// setweight(to_tsvector('english', body), 'B') (the questions.search column
+// before migration 0008; every word of the text must match), ties by id; `exclude` drops the probe's own question.
 function baselineTopK(db, probes, k) {
   if (probes.length === 0) return [];
   const values = probes.map((p, i) => `(${i}, ${lit(p.text)}, ${p.exclude ? lit(p.exclude) + '::uuid' : 'NULL::uuid'})`).join(',\n');
@@ -157,11 +158,13 @@ WITH p(i, t, ex) AS (VALUES ${values})
 SELECT coalesce(json_agg(json_build_object('i', p.i, 'ids', r.ids) ORDER BY p.i), '[]')
 FROM p CROSS JOIN LATERAL (
   SELECT coalesce(json_agg(x.id ORDER BY x.rank DESC, x.id), '[]') AS ids
-  FROM (SELECT q.id, ts_rank(q.search, plainto_tsquery('english', p.t)) AS rank
+  FROM (SELECT q.id, ts_rank(d.search, plainto_tsquery('english', p.t)) AS rank
         FROM questions q
+        CROSS JOIN LATERAL (SELECT setweight(to_tsvector('english', q.title), 'A')
+                                   || setweight(to_tsvector('english', q.body), 'B') AS search) d
         WHERE q.deleted_at IS NULL
           AND (p.ex IS NULL OR q.id <> p.ex)
-          AND q.search @@ plainto_tsquery('english', p.t)
+          AND d.search @@ plainto_tsquery('english', p.t)
         ORDER BY rank DESC, q.id
         LIMIT ${k}) x) r;`;
   const rows = JSON.parse(psqlFile(db, sql));

@@ -21,7 +21,7 @@ function digest(db) {
   return psql(db, `
     SELECT (SELECT md5(string_agg(concat_ws('|', id, title, body, language, asker_name,
                   asker_age_band, asker_gender, department_slug, state, reply_count,
-                  asked_at, search, related_terms), ',' ORDER BY id)) FROM questions)
+                  asked_at, related_terms, reply_terms), ',' ORDER BY id)) FROM questions)
       || (SELECT md5(string_agg(concat_ws('|', question_id, topic_id), ',' ORDER BY question_id, topic_id))
             FROM question_topics)
       || (SELECT md5(string_agg(concat_ws('|', id, question_id, kind, doctor_id, body, replied_at),
@@ -54,6 +54,10 @@ test('a synthetic load is deterministic, plausible and consistent with its count
                                          AND r.kind = 'doctor' AND r.deleted_at IS NULL)`), '0');
   assert.equal(psql(a, `SELECT count(*) FROM departments d WHERE question_count <>
       (SELECT count(*) FROM questions q WHERE q.department_slug = d.slug)`), '0');
+  // Reply terms, computed on the loader's second connection, are what the
+  // per-reply trigger would have made of the same replies.
+  assert.equal(psql(a, 'SELECT count(*) FROM questions WHERE reply_terms IS DISTINCT FROM mq_reply_terms(id)'), '0');
+  assert.ok(Number(psql(a, "SELECT count(*) FROM questions WHERE reply_terms <> ''")) > N / 2);
   // The full-text indexes set aside during the load are all back, as defined.
   assert.equal(indexes(a), before);
   const c = createDb();
