@@ -704,8 +704,8 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
     atomic_init(&srv->closed, false);
     if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
         server__mark_limited(srv) != 0 ||
-        (cfg->header_timeout_s > 0 &&
-         http__headwatch_start(cfg->header_timeout_s, &srv->hw) != 0)) {
+        (cfg->head_timeout_s > 0 &&
+         http__headwatch_start(cfg->head_timeout_s, &srv->hw) != 0)) {
         snprintf(errbuf, errlen, "out of memory");
         server__free(srv);
         return -1;
