@@ -35,8 +35,11 @@
 
 /* Data that reached the socket within this many milliseconds after the
  * connection began to wait is not told apart from the request before it:
- * tcpi_last_data_recv counts in jiffies (up to 10 ms each). A client that
- * goes on trickling is caught by its next byte. */
+ * tcpi_last_data_recv counts in jiffies (up to 10 ms each). Bytes a new
+ * connection received before libmicrohttpd accepted it are missed the same
+ * way. A client that goes on trickling is caught by its next byte, so the
+ * deadline can come one of its pauses late, and a pause longer than
+ * CONNECTION_TIMEOUT ends the connection anyway. */
 #define HEADWATCH_MARGIN_MS 20
 
 struct http__watched {
