@@ -24,10 +24,11 @@
 #include "medqa/log.h"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -35,16 +36,18 @@
 
 /* Data that reached the socket within this many milliseconds after the
  * connection began to wait is not told apart from the request before it:
- * tcpi_last_data_recv counts in jiffies (up to 10 ms each). Bytes a new
- * connection received before libmicrohttpd accepted it are missed the same
- * way. A client that goes on trickling is caught by its next byte, so the
- * deadline can come one of its pauses late, and a pause longer than
- * CONNECTION_TIMEOUT ends the connection anyway. */
+ * tcpi_last_data_recv counts in jiffies (up to 10 ms each). A client that
+ * goes on trickling is caught by its next byte, so the deadline can come
+ * one of its pauses late, and a pause longer than CONNECTION_TIMEOUT ends
+ * the connection anyway. A new connection has no request before its
+ * first head: any byte it has received at all (tcpi_bytes_received, even
+ * before libmicrohttpd accepted it) starts the deadline from its start. */
 #define HEADWATCH_MARGIN_MS 20
 
 struct http__watched {
     struct http__watched *prev, *next;
     int fd;
+    long long opened_ms; /* when libmicrohttpd accepted it */
     /* Written by the connection's worker thread: the monotonic time in ms
      * at which the connection began to wait for a request head, or 0 while
      * a request is in (its head complete). */
@@ -64,6 +67,10 @@ struct http__headwatch {
     bool stopping;
 };
 
+struct headwatch__probe {
+    long long quiet_ms; /* since the socket last received data; -1 unknown */
+    long long bytes_in; /* received on the socket in all; -1 unknown */
+};
 long long http__now_ms(void)
 {
     struct timespec ts;
@@ -72,7 +79,7 @@ long long http__now_ms(void)
 }
 
 int http__head_overdue(struct http__head_clock *c, long long since_ms,
-                       long long now_ms, long long quiet_ms,
+                       long long now_ms, long long quiet_ms, bool first_head,
                        long long timeout_ms)
 {
     if (since_ms == 0) {
@@ -84,6 +91,8 @@ int http__head_overdue(struct http__head_clock *c, long long since_ms,
         c->since_ms = since_ms;
         c->first_ms = 0;
     }
+    if (c->first_ms == 0 && first_head)
+        c->first_ms = since_ms;
     if (c->first_ms == 0) {
         if (quiet_ms < 0 || now_ms - since_ms <= quiet_ms + HEADWATCH_MARGIN_MS)
             return 0;
@@ -94,17 +103,23 @@ int http__head_overdue(struct http__head_clock *c, long long since_ms,
     return now_ms - c->first_ms >= timeout_ms;
 }
 
-/* Milliseconds since `fd` last received data, or -1 when the kernel
- * cannot tell (not TCP). */
-static long long headwatch__quiet_ms(int fd)
+/* What the kernel knows of `fd`'s received data; -1s when it cannot tell
+ * (not TCP, or too old a kernel for tcpi_bytes_received). */
+static struct headwatch__probe headwatch__probe(int fd)
 {
+    struct headwatch__probe p = {-1, -1};
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
 
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        len < sizeof(ti))
-        return -1;
-    return (long long)ti.tcpi_last_data_recv;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return p;
+    if (len >= offsetof(struct tcp_info, tcpi_last_data_recv) +
+                   sizeof(ti.tcpi_last_data_recv))
+        p.quiet_ms = (long long)ti.tcpi_last_data_recv;
+    if (len >= offsetof(struct tcp_info, tcpi_bytes_received) +
+                   sizeof(ti.tcpi_bytes_received))
+        p.bytes_in = (long long)ti.tcpi_bytes_received;
+    return p;
 }
 
 /* One pass over the registry, under the lock. Returns how many
@@ -116,7 +131,7 @@ static unsigned headwatch__sweep(struct http__headwatch *hw)
 
     for (struct http__watched *w = hw->head; w != NULL; w = w->next) {
         long long since = atomic_load(&w->waiting_since_ms);
-        long long quiet = -1;
+        struct headwatch__probe p = {-1, -1};
 
         if (w->cut)
             continue;
@@ -124,8 +139,10 @@ static unsigned headwatch__sweep(struct http__headwatch *hw)
          * asked again until the connection waits for another head. */
         if (since != 0 &&
             (w->clock.since_ms != since || w->clock.first_ms == 0))
-            quiet = headwatch__quiet_ms(w->fd);
-        if (!http__head_overdue(&w->clock, since, now, quiet, hw->timeout_ms))
+            p = headwatch__probe(w->fd);
+        bool first = since == w->opened_ms && p.bytes_in > 0;
+        if (!http__head_overdue(&w->clock, since, now, p.quiet_ms, first,
+                                hw->timeout_ms))
             continue;
         /* libmicrohttpd sees the end of the stream and closes the
          * connection itself, calling back http__headwatch_remove(). */
@@ -234,6 +251,7 @@ struct http__watched *http__headwatch_add(struct http__headwatch *hw, int fd)
     w->fd = fd;
     atomic_init(&w->waiting_since_ms, 0);
     http__headwatch_wait(w, http__now_ms());
+    w->opened_ms = atomic_load(&w->waiting_since_ms);
     pthread_mutex_lock(&hw->lock);
     w->next = hw->head;
     if (hw->head != NULL)

@@ -6,6 +6,7 @@
 #include "medqa/spec.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct spec_operation;
@@ -103,10 +104,12 @@ struct http__head_clock {
  * `timeout_ms` or longer. since_ms: when it began to wait for the head (0
  * while a request is in); quiet_ms: milliseconds since its socket last
  * received data, or -1 when not asked (the clock already knows) or
- * unknown. Updates `c`; returns 1 when overdue, else 0. Pure: the time is
- * passed in. */
+ * unknown; first_head: this is a new connection's first head and its
+ * socket has received data (the head began when the connection did).
+ * Updates `c`; returns 1 when overdue, else 0. Pure: the time is passed
+ * in. */
 int http__head_overdue(struct http__head_clock *c, long long since_ms,
-                       long long now_ms, long long quiet_ms,
+                       long long now_ms, long long quiet_ms, bool first_head,
                        long long timeout_ms);
 
 #endif
