@@ -47,7 +47,10 @@
 struct http__watched {
     struct http__watched *prev, *next;
     int fd;
-    long long opened_ms; /* when libmicrohttpd accepted it */
+    /* Until the access handler first sees a request: the connection
+     * waits for its first head. (Not since == the time it opened: a
+     * first request can be answered within that millisecond.) */
+    atomic_bool first_head;
     /* Written by the connection's worker thread: the monotonic time in ms
      * at which the connection began to wait for a request head, or 0 while
      * a request is in (its head complete). */
@@ -140,7 +143,7 @@ static unsigned headwatch__sweep(struct http__headwatch *hw)
         if (since != 0 &&
             (w->clock.since_ms != since || w->clock.first_ms == 0))
             p = headwatch__probe(w->fd);
-        bool first = since == w->opened_ms && p.bytes_in > 0;
+        bool first = atomic_load(&w->first_head) && p.bytes_in > 0;
         if (!http__head_overdue(&w->clock, since, now, p.quiet_ms, first,
                                 hw->timeout_ms))
             continue;
@@ -251,7 +254,7 @@ struct http__watched *http__headwatch_add(struct http__headwatch *hw, int fd)
     w->fd = fd;
     atomic_init(&w->waiting_since_ms, 0);
     http__headwatch_wait(w, http__now_ms());
-    w->opened_ms = atomic_load(&w->waiting_since_ms);
+    atomic_init(&w->first_head, true);
     pthread_mutex_lock(&hw->lock);
     w->next = hw->head;
     if (hw->head != NULL)
@@ -278,8 +281,10 @@ void http__headwatch_remove(struct http__headwatch *hw, struct http__watched *w)
 
 void http__headwatch_head_in(struct http__watched *w)
 {
-    if (w != NULL)
-        atomic_store(&w->waiting_since_ms, 0);
+    if (w == NULL)
+        return;
+    atomic_store(&w->first_head, false);
+    atomic_store(&w->waiting_since_ms, 0);
 }
 
 void http__headwatch_wait(struct http__watched *w, long long now_ms)
