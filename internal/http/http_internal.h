@@ -6,6 +6,7 @@
 #include "medqa/spec.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct spec_operation;
@@ -58,5 +59,57 @@ int http__etag_matches(const char *header, const char *tag);
 
 /* Does the client accept gzip (Accept-Encoding with gzip and q > 0)? */
 int http__accepts_gzip(const char *accept_encoding);
+
+/* Monotonic milliseconds. */
+long long http__now_ms(void);
+
+/* The deadline for receiving request heads (headwatch.c): connections are
+ * registered with their socket and cut with shutdown() once the head of
+ * a request has been arriving for longer than HEADER_TIMEOUT. */
+struct http__headwatch;
+struct http__watched;
+
+/* Starts the sweeper thread. Returns 0 and *out, which the caller stops
+ * and frees with http__headwatch_stop(), or -1. */
+int http__headwatch_start(unsigned timeout_s, struct http__headwatch **out);
+
+/* Stops the sweeper and frees the registry; after MHD_stop_daemon(). */
+void http__headwatch_stop(struct http__headwatch *hw);
+
+/* Registers connection socket `fd`, waiting for its first head. Returns
+ * the entry for MHD's socket context, or NULL out of memory (the
+ * connection then goes unwatched). http__headwatch_remove() frees it. */
+struct http__watched *http__headwatch_add(struct http__headwatch *hw, int fd);
+
+/* Unregisters and frees `w` (NULL is ignored); must come before the
+ * socket is closed. */
+void http__headwatch_remove(struct http__headwatch *hw,
+                            struct http__watched *w);
+
+/* A request's head is complete (the access handler's first call). */
+void http__headwatch_head_in(struct http__watched *w);
+
+/* A request is done: from `now_ms` the connection waits for another. */
+void http__headwatch_wait(struct http__watched *w, long long now_ms);
+
+/* What the sweeper knows of one connection's current head: since when
+ * the connection has waited for it, and when its bytes began to arrive
+ * (0 = none yet). */
+struct http__head_clock {
+    long long since_ms;
+    long long first_ms;
+};
+
+/* Decides whether a connection has been receiving a request head for
+ * `timeout_ms` or longer. since_ms: when it began to wait for the head (0
+ * while a request is in); quiet_ms: milliseconds since its socket last
+ * received data, or -1 when not asked (the clock already knows) or
+ * unknown; first_head: this is a new connection's first head and its
+ * socket has received data (the head began when the connection did).
+ * Updates `c`; returns 1 when overdue, else 0. Pure: the time is passed
+ * in. */
+int http__head_overdue(struct http__head_clock *c, long long since_ms,
+                       long long now_ms, long long quiet_ms, bool first_head,
+                       long long timeout_ms);
 
 #endif

@@ -47,6 +47,7 @@ struct http_server {
     MHD_socket listen_fd; /* after MHD_quiesce_daemon, ours to close */
     struct ratelimit *rl;
     bool *op_limited; /* by operation index: does the spec declare a 429? */
+    struct http__headwatch *hw; /* HEADER_TIMEOUT; NULL when off */
 };
 
 /* Request-line and header limits checked on the first call. Beyond
@@ -482,6 +483,12 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
     (void)version;
 
     if (r == NULL) {
+        if (srv->hw != NULL) {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+                conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+            if (ci != NULL)
+                http__headwatch_head_in(ci->socket_context);
+        }
         /* Counted before the check, and http_server_stop() sets `closed`
          * before it counts: either it waits for this request or this
          * request sees `closed` and closes the connection unanswered and
@@ -565,12 +572,20 @@ static void server__completed(void *cls, struct MHD_Connection *conn,
 {
     struct http_server *srv = cls;
     struct request *r = *ctx;
-    (void)conn;
+    long long now_us = server__now_us();
     (void)toe;
 
+    if (srv->hw != NULL) {
+        /* The response is out: from now the connection waits for the
+         * next request's head. */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci != NULL)
+            http__headwatch_wait(ci->socket_context, now_us / 1000);
+    }
     if (r == NULL)
         return;
-    long long micros = server__now_us() - r->started_us;
+    long long micros = now_us - r->started_us;
     log_access(r->request_id, r->method, r->op ? r->op->path_template : "-",
                r->status, r->bytes_sent, micros);
     metrics_observe(r->op ? (long)(r->op - srv->spec->ops) : -1, r->status,
@@ -579,6 +594,29 @@ static void server__completed(void *cls, struct MHD_Connection *conn,
     server__free_request(r);
     *ctx = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* Registers each connection with the head deadline (http/headwatch.c)
+ * while it is open. libmicrohttpd calls MHD_CONNECTION_NOTIFY_CLOSED
+ * before it closes the socket, so the registry never holds a descriptor
+ * that may already name another connection. */
+static void server__connection(void *cls, struct MHD_Connection *conn,
+                               void **socket_ctx,
+                               enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+
+    if (srv->hw == NULL)
+        return;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_ctx =
+            ci != NULL ? http__headwatch_add(srv->hw, ci->connect_fd) : NULL;
+        return;
+    }
+    http__headwatch_remove(srv->hw, *socket_ctx);
+    *socket_ctx = NULL;
 }
 
 static void server__mhd_log(void *cls, const char *fmt, va_list ap)
@@ -594,6 +632,7 @@ static void server__mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void server__free(struct http_server *srv)
 {
+    http__headwatch_stop(srv->hw);
     ratelimit_free(srv->rl);
     free(srv->op_limited);
     free(srv);
@@ -664,7 +703,9 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
     atomic_init(&srv->draining, false);
     atomic_init(&srv->closed, false);
     if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
-        server__mark_limited(srv) != 0) {
+        server__mark_limited(srv) != 0 ||
+        (cfg->head_timeout_s > 0 &&
+         http__headwatch_start(cfg->head_timeout_s, &srv->hw) != 0)) {
         snprintf(errbuf, errlen, "out of memory");
         server__free(srv);
         return -1;
@@ -696,6 +737,7 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conn_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, server__memory_limit(cfg),
         MHD_OPTION_NOTIFY_COMPLETED, server__completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, server__connection, srv,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL,
         addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, addr, MHD_OPTION_END);
