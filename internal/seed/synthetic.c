@@ -2783,7 +2783,9 @@ static int syn_truncate_if_empty(PGconn *pg, char *errbuf, size_t errlen)
     PQclear(res);
     if (!empty)
         return 0;
-    return syn_exec(pg, "TRUNCATE questions, question_topics, replies CASCADE",
+    return syn_exec(pg,
+                    "TRUNCATE questions, question_topics, replies, "
+                    "question_contacts CASCADE",
                     errbuf, errlen);
 }
 
