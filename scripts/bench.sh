@@ -48,6 +48,9 @@ PGPORT=${BENCH_PGPORT:-5434}
 PORT=${BENCH_PORT:-18080}
 SPORT=${BENCH_STATIC_PORT:-18081}
 OUT=${BENCH_OUT:-bench/last-run.md}
+# The code measured is the code at the start: a commit made during a long
+# run must not be credited with it.
+rev=$(git describe --always --dirty 2>/dev/null)
 LIMIT=20
 
 pgdir=var/bench/pg
@@ -532,7 +535,7 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 report() {
     local c
-    echo "## make bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(git describe --always --dirty 2>/dev/null)"
+    echo "## make bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $rev"
     echo
     echo "N = $N questions; wrk -t$THREADS -c$CONNS -d${DUR}s, $ROUNDS rounds interleaved, medians;" \
         "ceilings each round: pgbench -c$PGB_CONNS -j$THREADS -M prepared ${CDUR} s after ${CWARM} s of warm-up, static server ${SDUR} s; medqa WORKERS=$WORKERS, LOG_LEVEL=warn," \
