@@ -169,7 +169,13 @@ export CURSOR_SECRET
 
 keyfile=var/bench/app_key_$N
 key=$(cat "$keyfile" 2>/dev/null || true)
-if [ -z "$key" ] || [ "$(sql "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND prefix = '$(echo "$key" | cut -c4-15)'")" != 1 ]; then
+# The saved key's prefix goes to psql as a variable (:'prefix'), never
+# spliced into the SQL text: the file could hold anything.
+live_key() {
+    printf '%s\n' "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND prefix = :'prefix'" |
+        psqlc -d "$db" -tA -v prefix="$(printf '%s' "$1" | cut -c4-15)"
+}
+if [ -z "$key" ] || [ "$(live_key "$key")" != 1 ]; then
     key=$("$medqa" keys create --role app --name bench 2>/dev/null | tail -n 1)
     [ -n "$key" ] || die "cannot create an app key"
     (umask 077 && echo "$key" >"$keyfile")
