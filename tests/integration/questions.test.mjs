@@ -7,15 +7,15 @@
 //                   values outside their schemas; year 0000; relevance
 //                   without q; forged cursor; cursor from another sort),
 //                   401 ×1 (malformed key on a public read)
-//   createQuestion  400 ×7 (malformed JSON; wrong type; unknown field;
+//   createQuestion  400 ×8 (malformed JSON; wrong type; unknown field;
 //                   server-owned fields; missing field; bad e-mail; bad
-//                   Idempotency-Key), 401 ×2 (no key; malformed, unknown
+//                   Idempotency-Key; blank title, body or asker name), 401 ×2 (no key; malformed, unknown
 //                   or non-Bearer key), 403 ×2 (partner; doctor), 409 ×1
 //                   (Idempotency-Key with another body), 413 ×1, 415 ×1,
 //                   422 ×2 (department; topic)
 //   getQuestion     400 ×2 (bad UUID; bad include), 404 ×2 (unknown; hidden)
-//   patchQuestion   400 ×3 (unknown field; server-owned fields; empty
-//                   patch), 401 ×1, 403 ×2 (app key; doctor key), 404 ×2
+//   patchQuestion   400 ×4 (unknown field; server-owned fields; empty
+//                   patch; blank text), 401 ×1, 403 ×2 (app key; doctor key), 404 ×2
 //                   (unknown; hidden), 412 ×1, 413 ×1, 415 ×1, 422 ×2
 //                   (department; topic)
 //   deleteQuestion  400 ×1 (bad UUID), 401 ×1, 403 ×1 (app and partner),
@@ -642,6 +642,25 @@ test('patchQuestion 400: server-owned fields (state, reply_count, id, asked_at)'
   const g = await req(m.base, `/questions/${q.id}`);
   assert.equal(g.body.state, 'open');
   assert.equal(g.body.reply_count, 0);
+});
+
+test('createQuestion 400: a title, body or asker name of only white space names its pointer', async () => {
+  for (const [over, pointer] of [[{ title: '   ' }, '/title'], [{ body: '\n\t  ' }, '/body'],
+    [{ asker: { name: ' ', age_band: '30-39', gender: 'male' } }, '/asker/name']]) {
+    const r = await post(questionInput(over));
+    assertProblem(r, 400);
+    assert.equal(r.body.errors[0].pointer, pointer, r.text);
+  }
+});
+
+test('patchQuestion 400: a blank title or body; the question keeps its text', async () => {
+  const q = await createQuestion(m.base, app);
+  for (const json of [{ title: '  ' }, { body: '\t\n' }, { asker: { name: '   ' } }]) {
+    assertProblem(await patch(q.id, json), 400);
+  }
+  const g = await req(m.base, `/questions/${q.id}`);
+  assert.equal(g.body.title, q.title);
+  assert.equal(g.body.body, q.body);
 });
 
 test('patchQuestion 400: an empty patch', async () => {

@@ -238,7 +238,7 @@ test('createReply 400: server-owned fields (id, question_id, replied_at, updated
 });
 
 test('createReply 400: an empty or missing body, or a kind outside the enum', async () => {
-  for (const json of [{ body: '' }, {}, { body: 'x', kind: 'nurse' }]) {
+  for (const json of [{ body: '' }, { body: ' \n\t ' }, {}, { body: 'x', kind: 'nurse' }]) {
     assertProblem(await postReply(IDS.eczema, json, lan), 400);
   }
 });
@@ -467,6 +467,7 @@ test('patchReply 400: server-owned fields (kind, doctor, question_id, replied_at
 test('patchReply 400: a patch without body, or an empty body', async () => {
   assertProblem(await patchReply(IDS.lipEditorial, {}, editor), 400);
   assertProblem(await patchReply(IDS.lipEditorial, { body: '' }, editor), 400);
+  assertProblem(await patchReply(IDS.lipEditorial, { body: '   ' }, editor), 400);
 });
 
 test('patchReply 404: an unknown id', async () => {

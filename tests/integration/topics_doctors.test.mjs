@@ -239,6 +239,7 @@ test('createTopic 400: a slug outside the pattern', async () => {
 test('createTopic 400: a name of the wrong type or empty', async () => {
   assertProblem(await postTopic({ name: 7, department: 'neurology' }), 400);
   assertProblem(await postTopic({ name: '', department: 'neurology' }), 400);
+  assertProblem(await postTopic({ name: '  ', department: 'neurology' }), 400);
 });
 
 test('createTopic 401: no key', async () => {
@@ -313,8 +314,9 @@ test('patchTopic 400: the slug or an unknown field is not editable', async () =>
   assert.equal((await req(m.base, '/topics/acne')).status, 200);
 });
 
-test('patchTopic 400: an empty patch', async () => {
+test('patchTopic 400: an empty patch, or a blank name', async () => {
   assertProblem(await patchTopic('acne', {}), 400);
+  assertProblem(await patchTopic('acne', { name: ' ' }), 400);
 });
 
 test('patchTopic 401: no key', async () => {
