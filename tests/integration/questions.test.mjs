@@ -645,7 +645,8 @@ test('patchQuestion 400: server-owned fields (state, reply_count, id, asked_at)'
 });
 
 test('createQuestion 400: a title, body or asker name of only white space names its pointer', async () => {
-  for (const [over, pointer] of [[{ title: '   ' }, '/title'], [{ body: '\n\t  ' }, '/body'],
+  for (const [over, pointer] of [[{ title: '   ' }, '/title'], [{ title: '\u3000\u3000' }, '/title'],
+    [{ body: '\n\t \u00a0\ufeff' }, '/body'],
     [{ asker: { name: ' ', age_band: '30-39', gender: 'male' } }, '/asker/name']]) {
     const r = await post(questionInput(over));
     assertProblem(r, 400);
@@ -653,9 +654,15 @@ test('createQuestion 400: a title, body or asker name of only white space names 
   }
 });
 
+test('createQuestion 201: white space around or inside real text is kept as sent', async () => {
+  const r = await post(questionInput({ title: '\u3000嘴角抽動\u3000兩週', language: 'zh-TW' }));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.title, '\u3000嘴角抽動\u3000兩週');
+});
+
 test('patchQuestion 400: a blank title or body; the question keeps its text', async () => {
   const q = await createQuestion(m.base, app);
-  for (const json of [{ title: '  ' }, { body: '\t\n' }, { asker: { name: '   ' } }]) {
+  for (const json of [{ title: '  ' }, { title: '\u3000' }, { body: '\t\n' }, { asker: { name: '   ' } }]) {
     assertProblem(await patch(q.id, json), 400);
   }
   const g = await req(m.base, `/questions/${q.id}`);
