@@ -39,7 +39,6 @@ struct request {
     size_t raw_len;
     size_t raw_cap;
     bool too_large;     /* the body passed MAX_BODY_BYTES */
-    bool bad_framing;   /* Transfer-Encoding and Content-Length together */
     unsigned role;      /* enum auth_role bit of the caller; 0 = anonymous */
     char key_id[37];    /* the caller's API key id ("" when anonymous) */
     char doctor_id[37]; /* the doctor a doctor key is bound to */

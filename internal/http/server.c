@@ -417,13 +417,11 @@ static int server__refuse_early(struct request *r)
     if (url > SERVER_MAX_URL) {
         problem_reply(r, 414, "uri-too-long", NULL,
                       "The request target is longer than 8192 bytes.", NULL);
-        r->bad_framing = true;
         return 1;
     }
     if (h.count > SERVER_MAX_HEADERS || h.bytes > r->cfg->max_header_bytes) {
         problem_reply(r, 431, "headers-too-large", NULL,
                       "Too many request headers, or too large.", NULL);
-        r->bad_framing = true;
         return 1;
     }
     cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -439,7 +437,6 @@ static int server__refuse_early(struct request *r)
                       "Send one Content-Length or Transfer-Encoding: "
                       "chunked, not both.",
                       NULL);
-        r->bad_framing = true;
         return 1;
     }
     unsigned te_status = te != NULL ? server__te_status(te) : 0;
@@ -448,7 +445,6 @@ static int server__refuse_early(struct request *r)
                       "The body's length cannot be known: chunked must be "
                       "the last transfer coding, and appear once.",
                       NULL);
-        r->bad_framing = true;
         return 1;
     }
     if (te_status == 501) {
@@ -456,7 +452,6 @@ static int server__refuse_early(struct request *r)
          * the end of the connection. */
         problem_reply(r, 501, "unsupported-transfer-coding", "Not Implemented",
                       "The only transfer coding accepted is chunked.", NULL);
-        r->bad_framing = true;
         return 1;
     }
     if (cl != NULL) {
