@@ -44,8 +44,9 @@ end
 
 -- POST /questions with the app key in BENCH_KEY. The asker name marks the
 -- rows as the benchmark's own, so scripts/bench.sh can purge them.
+-- `headers`, when given, are sent too (e.g. an Idempotency-Key).
 local posted = 0
-function M.post_question()
+function M.post_question(headers)
     posted = posted + 1
     local body = string.format(
         '{"title":"Bench question %d-%d: eyelid twitching for two weeks",' ..
@@ -55,10 +56,14 @@ function M.post_question()
         '"gender":"female"},"department":"neurology",' ..
         '"topics":["eyelid-muscle-twitching"]}',
         bench_tid or 0, posted)
-    return wrk.format("POST", "/questions", {
+    local h = {
         ["Content-Type"] = "application/json",
         ["Authorization"] = "Bearer " .. M.key,
-    }, body)
+    }
+    for k, v in pairs(headers or {}) do
+        h[k] = v
+    end
+    return wrk.format("POST", "/questions", h, body)
 end
 
 function M.init_post()

@@ -23,26 +23,11 @@ function setup(thread)
     table.insert(threads, thread)
 end
 
-local function lines(path)
-    local t = {}
-    for l in io.lines(path) do
-        if #l > 0 then
-            t[#t + 1] = l
-        end
-    end
-    assert(#t > 0, path .. " is empty")
-    return t
-end
-
-local function pick(t)
-    return t[math.random(#t)]
-end
-
-local function urlencode(s)
-    return (s:gsub("[^%w%-%._~]", function(c)
-        return string.format("%%%02X", string.byte(c))
-    end))
-end
+-- File reading, picking and URL encoding are bench/common.lua's (BENCH_LUA, set by
+-- scripts/soak.sh).
+package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
+local common = require "common"
+local lines, pick, urlencode = common.lines, common.pick, common.urlencode
 
 local ids, dept_ids, doctors, topics, terms, cursor
 local app, doctor, partner, dept, delay_ms

@@ -226,7 +226,7 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date +%s)
 : >"$run/samples.tsv"
 sample
-SOAK_DATA=$top/$data SOAK_APP_KEY=$app_key SOAK_DOCTOR_KEY=$doctor_key \
+BENCH_LUA=$top/bench SOAK_DATA=$top/$data SOAK_APP_KEY=$app_key SOAK_DOCTOR_KEY=$doctor_key \
     SOAK_PARTNER_KEY=$partner_key SOAK_DEPARTMENT=$DEPT SOAK_DELAY_MS=$DELAY \
     wrk -t "$THREADS" -c "$CONNS" -d "${secs}s" --timeout 10s --latency \
     -s bench/soak_mix.lua "$base" >"$run/wrk.out" 2>&1 &

@@ -23,18 +23,8 @@ function request()
         return b.post_question()
     end
     posted = posted + 1
-    local body = string.format(
-        '{"title":"Scale question %d-%d: eyelid twitching for two weeks",' ..
-        '"body":"For two weeks my lower left eyelid has flickered several ' ..
-        'times an hour, worse after late nights and coffee. Should I worry?",' ..
-        '"language":"en","asker":{"name":"scale-writer","age_band":"30-39",' ..
-        '"gender":"female"},"department":"neurology",' ..
-        '"topics":["eyelid-muscle-twitching"]}',
-        bench_tid or 0, posted)
-    return wrk.format("POST", "/questions", {
-        ["Content-Type"] = "application/json",
-        ["Authorization"] = "Bearer " .. b.key,
+    return b.post_question({
         ["Idempotency-Key"] = string.format("scale-%d-%d-%d", bench_tid or 0,
             posted, math.random(1000000000)),
-    }, body)
+    })
 end
