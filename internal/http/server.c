@@ -372,12 +372,14 @@ static enum MHD_Result server__each_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-/* Judges a request's Transfer-Encoding list (RFC 9112 6.1 and 6.3):
- * 0 for "chunked" alone; 400 when chunked is not the final coding, or
- * comes twice (the body's length cannot be known: the RFC says 400 and
- * close); 501 for a coding other than chunked before a final chunked (the
- * RFC's SHOULD for a coding the server does not implement). */
-static unsigned server__te_status(const char *te)
+/* What is wrong with a request's Transfer-Encoding list (RFC 9112 6.1 and
+ * 6.3): SERVER_TE_OK for "chunked" alone; SERVER_TE_UNFRAMED when chunked
+ * is not the final coding, or comes twice (the body's length cannot be
+ * known: the RFC says 400 and close); SERVER_TE_UNKNOWN for a coding other
+ * than chunked before a final chunked. */
+enum server__te { SERVER_TE_OK, SERVER_TE_UNFRAMED, SERVER_TE_UNKNOWN };
+
+static enum server__te server__te_check(const char *te)
 {
     size_t n = 0, chunked = 0;
     int last_chunked = 0;
@@ -395,14 +397,14 @@ static unsigned server__te_status(const char *te)
         p += len;
     }
     if (!last_chunked || chunked > 1)
-        return 400;
-    return n > 1 ? 501 : 0;
+        return SERVER_TE_UNFRAMED;
+    return n > 1 ? SERVER_TE_UNKNOWN : SERVER_TE_OK;
 }
 
 /* What can be refused from the request line and headers alone, before any
  * body is read: oversized or too many headers (431), an over-long URL
- * (414), ambiguous framing (400: see server__te_status), a transfer coding
- * other than chunked before chunked (501) and a Content-Length over
+ * (414), ambiguous framing (400: see server__te_check), a transfer coding
+ * other than chunked before chunked (400) and a Content-Length over
  * MAX_BODY_BYTES (413). Returns 1 when r has been answered. */
 static int server__refuse_early(struct request *r)
 {
@@ -439,18 +441,21 @@ static int server__refuse_early(struct request *r)
                       NULL);
         return 1;
     }
-    unsigned te_status = te != NULL ? server__te_status(te) : 0;
-    if (te_status == 400) {
+    enum server__te te_state = te != NULL ? server__te_check(te) : SERVER_TE_OK;
+    if (te_state == SERVER_TE_UNFRAMED) {
         problem_reply(r, 400, "bad-framing", NULL,
                       "The body's length cannot be known: chunked must be "
                       "the last transfer coding, and appear once.",
                       NULL);
         return 1;
     }
-    if (te_status == 501) {
+    if (te_state == SERVER_TE_UNKNOWN) {
         /* libmicrohttpd 0.9.75 would read a body of unknown coding up to
-         * the end of the connection. */
-        problem_reply(r, 501, "unsupported-transfer-coding", "Not Implemented",
+         * the end of the connection. RFC 9112 6.1 suggests 501 here, but
+         * a 5xx says the server failed, which is what alerts and retries
+         * key on; a client sending a coding this API never offered is a
+         * client error, and gets the 400 every other bad request gets. */
+        problem_reply(r, 400, "unsupported-transfer-coding", NULL,
                       "The only transfer coding accepted is chunked.", NULL);
         return 1;
     }
