@@ -10,7 +10,8 @@
 #   * medqa on 127.0.0.1:SOAK_PORT, driven by wrk with bench/soak_mix.lua
 #     (reads of every kind, writes with app and doctor keys, requests that
 #     must get a 4xx) and by tests/soak/slow_clients.py (connections that
-#     stall or trickle bytes, for the connection timeout);
+#     stall or trickle bytes of a head or a body, for the connection
+#     timeout and the HEADER_TIMEOUT and BODY_TIMEOUT deadlines);
 #   * every SOAK_INTERVAL seconds: medqa's VmRSS, open fds, its database
 #     connections (pg_stat_activity) and its request counts by status class
 #     (GET /metrics);
@@ -28,7 +29,11 @@
 #   SOAK_MINUTES=10  SOAK_N=100000  SOAK_INTERVAL=30  SOAK_CONNS=16
 #   SOAK_THREADS=2   SOAK_DELAY_MS=10 (per connection, between requests)
 #   SOAK_WORKERS=4   SOAK_STALLERS=8  SOAK_TRICKLERS=8  SOAK_TRICKLE_S=5
+#   SOAK_BODIES=8 (clients trickling a body, 1 byte / SOAK_TRICKLE_S)
 #   SOAK_CONN_TIMEOUT=15 (medqa's CONNECTION_TIMEOUT)  SOAK_DEPARTMENT=neurology
+#   SOAK_HEAD_TIMEOUT=10 SOAK_BODY_TIMEOUT=30 (medqa's HEADER_TIMEOUT and
+#     BODY_TIMEOUT; a slow client of a kind held 2 s past its deadline fails
+#     the soak)
 #   SOAK_PGPORT=18901  SOAK_PORT=18911  SOAK_OUT=var/soak/report.md
 #   SOAK_OUTAGE_AT=0 (seconds into the load; 0: no outage) SOAK_OUTAGE_S=10
 #     stops PostgreSQL at that time for that long: 503s are then allowed,
@@ -48,6 +53,9 @@ WORKERS=${SOAK_WORKERS:-4}
 STALLERS=${SOAK_STALLERS:-8}
 TRICKLERS=${SOAK_TRICKLERS:-8}
 TRICKLE_S=${SOAK_TRICKLE_S:-5}
+BODIES=${SOAK_BODIES:-8}
+HEAD_TIMEOUT=${SOAK_HEAD_TIMEOUT:-10}
+BODY_TIMEOUT=${SOAK_BODY_TIMEOUT:-30}
 CONN_TIMEOUT=${SOAK_CONN_TIMEOUT:-15}
 DEPT=${SOAK_DEPARTMENT:-neurology}
 PGPORT=${SOAK_PGPORT:-18901}
@@ -170,7 +178,8 @@ esac
 # One address and three keys carry all the load: the rate limiter stays on
 # with limits the soak never reaches.
 PORT=$PORT HOST=127.0.0.1 WORKERS=$WORKERS LOG_LEVEL=warn PUBLIC_BASE_URL=$base \
-    CONNECTION_TIMEOUT=$CONN_TIMEOUT RATE_LIMIT_ANON=1000000/1s RATE_LIMIT_APP=1000000/1s \
+    CONNECTION_TIMEOUT=$CONN_TIMEOUT HEADER_TIMEOUT=$HEAD_TIMEOUT BODY_TIMEOUT=$BODY_TIMEOUT \
+    RATE_LIMIT_ANON=1000000/1s RATE_LIMIT_APP=1000000/1s \
     RATE_LIMIT_DOCTOR=1000000/1s RATE_LIMIT_PARTNER=1000000/1s \
     "${wrap[@]}" "$medqa" serve >"$run/medqa.log" 2>&1 &
 medqa_pid=$!
@@ -221,7 +230,7 @@ sample() {
 
 # ---------------------------------------------------------------- load
 say "soak: $MINUTES min, wrk -t$THREADS -c$CONNS with ${DELAY} ms between requests per connection," \
-    "$STALLERS stalling and $TRICKLERS trickling clients${LEAK:+, medqa under $LEAK}"
+    "$STALLERS stalling, $TRICKLERS head-trickling and $BODIES body-trickling clients${LEAK:+, medqa under $LEAK}"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date +%s)
 : >"$run/samples.tsv"
@@ -232,7 +241,7 @@ BENCH_LUA=$top/bench SOAK_DATA=$top/$data SOAK_APP_KEY=$app_key SOAK_DOCTOR_KEY=
     -s bench/soak_mix.lua "$base" >"$run/wrk.out" 2>&1 &
 wrk_pid=$!
 python3 tests/soak/slow_clients.py 127.0.0.1 "$PORT" "$secs" "$STALLERS" "$TRICKLERS" \
-    "$TRICKLE_S" >"$run/slow.out" 2>&1 &
+    "$TRICKLE_S" "$BODIES" >"$run/slow.out" 2>&1 &
 slow_pid=$!
 next=$((started + INTERVAL))
 down_at=""
@@ -344,6 +353,23 @@ if [ -n "$down_at" ]; then
         reasons+=("the outage did not end before the load did")
     fi
 fi
+# Each kind of slow client is let go by its deadline: held no longer than
+# it (plus the sweeper's period and a margin), and none left open longer.
+while read -r _ kind _ opened _ closed _ _ _ _ _ held_max _ open_end _ longest; do
+    case $kind in
+    stall) limit=$CONN_TIMEOUT ;;
+    trickle) limit=$HEAD_TIMEOUT ;;
+    body) limit=$BODY_TIMEOUT ;;
+    *) continue ;;
+    esac
+    if [ "$closed" -eq 0 ] && [ "$opened" -gt 0 ] && [ "$secs" -gt $((limit + 5)) ]; then
+        verdict=1
+        reasons+=("no $kind client was closed by medqa in ${secs} s (its deadline: $limit s)")
+    elif awk -v a="$held_max" -v b="$longest" -v l="$limit" 'BEGIN { exit !(a > l + 2 || b > l + 2) }'; then
+        verdict=1
+        reasons+=("a $kind client was held ${held_max} s (open at the end: ${longest} s), past its $limit s deadline")
+    fi
+done < <(grep '^slow ' "$run/slow.out")
 if [ "$stop_rc" != 0 ]; then
     verdict=1
     reasons+=("medqa did not stop cleanly on SIGTERM (exit $stop_rc)")
@@ -384,8 +410,9 @@ report() {
     echo "$MINUTES min against ${LEAK:-build/medqa (-O2)}${LEAK:+ ($medqa)}, N = $N questions" \
         "(a fresh copy of $tpl); medqa WORKERS=$WORKERS, CONNECTION_TIMEOUT=$CONN_TIMEOUT s, LOG_LEVEL=warn," \
         "rate limits 1000000/1s. Load: wrk -t$THREADS -c$CONNS, ${DELAY} ms between requests per" \
-        "connection, bench/soak_mix.lua; $STALLERS stalling and $TRICKLERS trickling (1 byte / ${TRICKLE_S} s)" \
-        "slow clients. $(nproc) CPUs shared with other work; load average $load0 before, $load1 after."
+        "connection, bench/soak_mix.lua; $STALLERS stalling, $TRICKLERS head-trickling and $BODIES" \
+        "body-trickling (1 byte / ${TRICKLE_S} s) slow clients; HEADER_TIMEOUT=$HEAD_TIMEOUT s," \
+        "BODY_TIMEOUT=$BODY_TIMEOUT s. $(nproc) CPUs shared with other work; load average $load0 before, $load1 after."
     echo
     echo "| t s | VmRSS kB | fds | DB conns | 2xx | 3xx | 4xx | 5xx |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|"

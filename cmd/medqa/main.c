@@ -45,7 +45,7 @@ static void main__usage(FILE *f)
                "  PORT HOST WORKERS LOG_LEVEL PUBLIC_BASE_URL CORS_ORIGINS "
                "CURSOR_SECRET\n"
                "  MAX_BODY_BYTES MAX_HEADER_BYTES CONNECTION_TIMEOUT "
-               "HEADER_TIMEOUT\n"
+               "HEADER_TIMEOUT BODY_TIMEOUT\n"
                "  MAX_CONNECTIONS MAX_CONNECTIONS_PER_IP TRUSTED_PROXIES\n"
                "  RATE_LIMIT_ANON RATE_LIMIT_PARTNER RATE_LIMIT_APP "
                "RATE_LIMIT_DOCTOR\n"

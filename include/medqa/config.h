@@ -42,6 +42,8 @@ struct config {
     unsigned conn_timeout_s;  /* CONNECTION_TIMEOUT: idle seconds */
     unsigned head_timeout_s;  /* HEADER_TIMEOUT: seconds from a request
                                  head's first byte to its end; 0 = off */
+    unsigned body_timeout_s;  /* BODY_TIMEOUT: seconds from a request
+                                 head's end to its body's end; 0 = off */
     unsigned max_connections; /* MAX_CONNECTIONS */
     unsigned max_conn_per_ip; /* MAX_CONNECTIONS_PER_IP; 0 = no limit */
     size_t max_header_bytes;  /* MAX_HEADER_BYTES: request line + headers */

@@ -191,6 +191,7 @@ static int config__load_limits(struct config *cfg, char *errbuf, size_t errlen)
     cfg->rate_entries = 65536;
     cfg->conn_timeout_s = 15;
     cfg->head_timeout_s = 10;
+    cfg->body_timeout_s = 30;
     cfg->max_connections = 1024;
     cfg->max_conn_per_ip = 64;
     cfg->max_header_bytes = 32768;
@@ -219,6 +220,13 @@ static int config__load_limits(struct config *cfg, char *errbuf, size_t errlen)
                                "a whole number of seconds from 0 (off) to "
                                "3600");
         cfg->head_timeout_s = (unsigned)v;
+    }
+    if ((s = getenv("BODY_TIMEOUT")) != NULL && *s) {
+        if (config__ulong(s, 0, 3600, &v) != 0)
+            return config__bad(errbuf, errlen, "BODY_TIMEOUT",
+                               "a whole number of seconds from 0 (off) to "
+                               "3600");
+        cfg->body_timeout_s = (unsigned)v;
     }
     if ((s = getenv("MAX_CONNECTIONS")) != NULL && *s) {
         if (config__ulong(s, 1, 65536, &v) != 0)

@@ -1,13 +1,19 @@
-/* http/headwatch — closes connections that trickle a request head.
+/* http/headwatch — closes connections that trickle a request head, or
+ * its body.
  *
  * libmicrohttpd 0.9.75 restarts MHD_OPTION_CONNECTION_TIMEOUT on every
  * byte it receives, so a client sending one header byte every few seconds
- * (slowloris) holds its connection slot for as long as it likes. Here each
- * connection is registered when libmicrohttpd opens it, marked when the
- * access handler first sees a request (its head is complete) and again
- * when the response is done (it waits for the next head); a sweeper thread
- * shuts down the socket of a connection whose head started arriving more
- * than HEADER_TIMEOUT seconds ago and is still not complete.
+ * (slowloris), or one body byte (a slow POST: a head announcing a large
+ * body, then a trickle), holds its connection slot for as long as it
+ * likes. Here each connection is registered when libmicrohttpd opens it,
+ * marked when the access handler first sees a request (its head is
+ * complete, its body begins), when the handler's last call comes (the body
+ * is complete) and when the response is done (it waits for the next head);
+ * a sweeper thread shuts down the socket of a connection whose head
+ * started arriving more than HEADER_TIMEOUT seconds ago and is still not
+ * complete, or whose body has been arriving for BODY_TIMEOUT seconds.
+ * (libmicrohttpd 0.9.75 cannot answer in the middle of an upload, so
+ * neither gets a response; no handler has run for either.)
  *
  * When did a head start arriving? libmicrohttpd does not say, and the
  * kernel has handed it the bytes already, so the sweeper asks the kernel
@@ -55,6 +61,9 @@ struct http__watched {
      * at which the connection began to wait for a request head, or 0 while
      * a request is in (its head complete). */
     atomic_llong waiting_since_ms;
+    /* Likewise: when the current request's head was complete, while its
+     * body is being received; 0 otherwise. */
+    atomic_llong body_since_ms;
     /* The sweeper's own, under the mutex. */
     struct http__head_clock clock;
     bool cut;
@@ -65,7 +74,8 @@ struct http__headwatch {
     pthread_cond_t wake;
     pthread_t thread;
     struct http__watched *head;
-    long long timeout_ms;
+    long long head_timeout_ms; /* 0: heads are not watched */
+    long long body_timeout_ms; /* 0: bodies are not watched */
     long long period_ms;
     bool stopping;
 };
@@ -106,6 +116,12 @@ int http__head_overdue(struct http__head_clock *c, long long since_ms,
     return now_ms - c->first_ms >= timeout_ms;
 }
 
+int http__body_overdue(long long body_since_ms, long long now_ms,
+                       long long timeout_ms)
+{
+    return body_since_ms != 0 && now_ms - body_since_ms >= timeout_ms;
+}
+
 /* What the kernel knows of `fd`'s received data; -1s when it cannot tell
  * (not TCP, or too old a kernel for tcpi_bytes_received). */
 static struct headwatch__probe headwatch__probe(int fd)
@@ -125,18 +141,39 @@ static struct headwatch__probe headwatch__probe(int fd)
     return p;
 }
 
+struct headwatch__cuts {
+    unsigned heads, bodies;
+};
+
+/* libmicrohttpd sees the end of the stream and closes the connection
+ * itself, calling back http__headwatch_remove(). */
+static void headwatch__cut(struct http__watched *w)
+{
+    shutdown(w->fd, SHUT_RDWR);
+    w->cut = true;
+}
+
 /* One pass over the registry, under the lock. Returns how many
- * connections it cut. */
-static unsigned headwatch__sweep(struct http__headwatch *hw)
+ * connections it cut, and why. */
+static struct headwatch__cuts headwatch__sweep(struct http__headwatch *hw)
 {
     long long now = http__now_ms();
-    unsigned cut = 0;
+    struct headwatch__cuts cuts = {0, 0};
 
     for (struct http__watched *w = hw->head; w != NULL; w = w->next) {
         long long since = atomic_load(&w->waiting_since_ms);
         struct headwatch__probe p = {-1, -1};
 
         if (w->cut)
+            continue;
+        if (hw->body_timeout_ms > 0 &&
+            http__body_overdue(atomic_load(&w->body_since_ms), now,
+                               hw->body_timeout_ms)) {
+            headwatch__cut(w);
+            cuts.bodies++;
+            continue;
+        }
+        if (hw->head_timeout_ms == 0)
             continue;
         /* Once the head's first byte is known the kernel need not be
          * asked again until the connection waits for another head. */
@@ -145,15 +182,22 @@ static unsigned headwatch__sweep(struct http__headwatch *hw)
             p = headwatch__probe(w->fd);
         bool first = atomic_load(&w->first_head) && p.bytes_in > 0;
         if (!http__head_overdue(&w->clock, since, now, p.quiet_ms, first,
-                                hw->timeout_ms))
+                                hw->head_timeout_ms))
             continue;
-        /* libmicrohttpd sees the end of the stream and closes the
-         * connection itself, calling back http__headwatch_remove(). */
-        shutdown(w->fd, SHUT_RDWR);
-        w->cut = true;
-        cut++;
+        headwatch__cut(w);
+        cuts.heads++;
     }
-    return cut;
+    return cuts;
+}
+
+static void headwatch__log(const char *msg, unsigned n)
+{
+    char count[16];
+
+    if (n == 0)
+        return;
+    snprintf(count, sizeof(count), "%u", n);
+    log_msg(LOG_INFO, msg, "connections", count, LOG_END);
 }
 
 static void *headwatch__main(void *arg)
@@ -162,13 +206,13 @@ static void *headwatch__main(void *arg)
 
     pthread_mutex_lock(&hw->lock);
     while (!hw->stopping) {
-        unsigned cut = headwatch__sweep(hw);
-        if (cut > 0) {
-            char n[16];
-            snprintf(n, sizeof(n), "%u", cut);
+        struct headwatch__cuts cuts = headwatch__sweep(hw);
+        if (cuts.heads + cuts.bodies > 0) {
             pthread_mutex_unlock(&hw->lock);
-            log_msg(LOG_INFO, "request head too slow; connection closed",
-                    "connections", n, LOG_END);
+            headwatch__log("request head too slow; connection closed",
+                           cuts.heads);
+            headwatch__log("request body too slow; connection closed",
+                           cuts.bodies);
             pthread_mutex_lock(&hw->lock);
         }
         long long until = http__now_ms() + hw->period_ms;
@@ -184,7 +228,8 @@ static void *headwatch__main(void *arg)
     return NULL;
 }
 
-int http__headwatch_start(unsigned timeout_s, struct http__headwatch **out)
+int http__headwatch_start(unsigned head_timeout_s, unsigned body_timeout_s,
+                          struct http__headwatch **out)
 {
     struct http__headwatch *hw = calloc(1, sizeof(*hw));
     pthread_condattr_t attr;
@@ -192,9 +237,14 @@ int http__headwatch_start(unsigned timeout_s, struct http__headwatch **out)
     *out = NULL;
     if (hw == NULL)
         return -1;
-    hw->timeout_ms = (long long)timeout_s * 1000;
+    hw->head_timeout_ms = (long long)head_timeout_s * 1000;
+    hw->body_timeout_ms = (long long)body_timeout_s * 1000;
     /* The cut comes at most a period after the deadline. */
-    hw->period_ms = hw->timeout_ms / 4;
+    long long shortest = hw->head_timeout_ms;
+    if (shortest == 0 ||
+        (hw->body_timeout_ms > 0 && hw->body_timeout_ms < shortest))
+        shortest = hw->body_timeout_ms;
+    hw->period_ms = shortest / 4;
     if (hw->period_ms < 100)
         hw->period_ms = 100;
     if (hw->period_ms > 1000)
@@ -253,6 +303,7 @@ struct http__watched *http__headwatch_add(struct http__headwatch *hw, int fd)
         return NULL;
     w->fd = fd;
     atomic_init(&w->waiting_since_ms, 0);
+    atomic_init(&w->body_since_ms, 0);
     http__headwatch_wait(w, http__now_ms());
     atomic_init(&w->first_head, true);
     pthread_mutex_lock(&hw->lock);
@@ -279,16 +330,25 @@ void http__headwatch_remove(struct http__headwatch *hw, struct http__watched *w)
     free(w);
 }
 
-void http__headwatch_head_in(struct http__watched *w)
+void http__headwatch_head_in(struct http__watched *w, long long now_ms)
 {
     if (w == NULL)
         return;
     atomic_store(&w->first_head, false);
     atomic_store(&w->waiting_since_ms, 0);
+    atomic_store(&w->body_since_ms, now_ms > 0 ? now_ms : 1);
+}
+
+void http__headwatch_body_in(struct http__watched *w)
+{
+    if (w != NULL)
+        atomic_store(&w->body_since_ms, 0);
 }
 
 void http__headwatch_wait(struct http__watched *w, long long now_ms)
 {
-    if (w != NULL)
-        atomic_store(&w->waiting_since_ms, now_ms > 0 ? now_ms : 1);
+    if (w == NULL)
+        return;
+    atomic_store(&w->body_since_ms, 0);
+    atomic_store(&w->waiting_since_ms, now_ms > 0 ? now_ms : 1);
 }

@@ -63,15 +63,18 @@ int http__accepts_gzip(const char *accept_encoding);
 /* Monotonic milliseconds. */
 long long http__now_ms(void);
 
-/* The deadline for receiving request heads (headwatch.c): connections are
+/* The deadlines for receiving requests (headwatch.c): connections are
  * registered with their socket and cut with shutdown() once the head of
- * a request has been arriving for longer than HEADER_TIMEOUT. */
+ * a request has been arriving for longer than HEADER_TIMEOUT, or its body
+ * for longer than BODY_TIMEOUT. */
 struct http__headwatch;
 struct http__watched;
 
-/* Starts the sweeper thread. Returns 0 and *out, which the caller stops
- * and frees with http__headwatch_stop(), or -1. */
-int http__headwatch_start(unsigned timeout_s, struct http__headwatch **out);
+/* Starts the sweeper thread; a timeout of 0 leaves that part unwatched
+ * (not both). Returns 0 and *out, which the caller stops and frees with
+ * http__headwatch_stop(), or -1. */
+int http__headwatch_start(unsigned head_timeout_s, unsigned body_timeout_s,
+                          struct http__headwatch **out);
 
 /* Stops the sweeper and frees the registry; after MHD_stop_daemon(). */
 void http__headwatch_stop(struct http__headwatch *hw);
@@ -86,8 +89,13 @@ struct http__watched *http__headwatch_add(struct http__headwatch *hw, int fd);
 void http__headwatch_remove(struct http__headwatch *hw,
                             struct http__watched *w);
 
-/* A request's head is complete (the access handler's first call). */
-void http__headwatch_head_in(struct http__watched *w);
+/* A request's head is complete (the access handler's first call) at
+ * `now_ms`: its body, if any, is being received from then. */
+void http__headwatch_head_in(struct http__watched *w, long long now_ms);
+
+/* A request's body is complete (the access handler's last call, before
+ * the request is handled: handling takes as long as it takes). */
+void http__headwatch_body_in(struct http__watched *w);
 
 /* A request is done: from `now_ms` the connection waits for another. */
 void http__headwatch_wait(struct http__watched *w, long long now_ms);
@@ -110,6 +118,11 @@ struct http__head_clock {
  * in. */
 int http__head_overdue(struct http__head_clock *c, long long since_ms,
                        long long now_ms, long long quiet_ms, bool first_head,
+                       long long timeout_ms);
+
+/* Has a body that began to arrive at body_since_ms (0: none is arriving)
+ * taken `timeout_ms` or longer? 1 or 0. */
+int http__body_overdue(long long body_since_ms, long long now_ms,
                        long long timeout_ms);
 
 #endif

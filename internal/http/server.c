@@ -47,7 +47,8 @@ struct http_server {
     MHD_socket listen_fd; /* after MHD_quiesce_daemon, ours to close */
     struct ratelimit *rl;
     bool *op_limited; /* by operation index: does the spec declare a 429? */
-    struct http__headwatch *hw; /* HEADER_TIMEOUT; NULL when off */
+    struct http__headwatch *hw; /* HEADER_TIMEOUT, BODY_TIMEOUT; NULL
+                                   when both are off */
 };
 
 /* Request-line and header limits checked on the first call. Beyond
@@ -487,7 +488,7 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
                 conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
             if (ci != NULL)
-                http__headwatch_head_in(ci->socket_context);
+                http__headwatch_head_in(ci->socket_context, http__now_ms());
         }
         /* Counted before the check, and http_server_stop() sets `closed`
          * before it counts: either it waits for this request or this
@@ -558,6 +559,12 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         r->raw_len += n;
         r->raw_body[r->raw_len] = '\0';
         return MHD_YES;
+    }
+    if (srv->hw != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci != NULL)
+            http__headwatch_body_in(ci->socket_context);
     }
     server__dispatch(srv, r);
     if (atomic_load(&srv->draining))
@@ -704,8 +711,9 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
     atomic_init(&srv->closed, false);
     if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
         server__mark_limited(srv) != 0 ||
-        (cfg->head_timeout_s > 0 &&
-         http__headwatch_start(cfg->head_timeout_s, &srv->hw) != 0)) {
+        ((cfg->head_timeout_s > 0 || cfg->body_timeout_s > 0) &&
+         http__headwatch_start(cfg->head_timeout_s, cfg->body_timeout_s,
+                               &srv->hw) != 0)) {
         snprintf(errbuf, errlen, "out of memory");
         server__free(srv);
         return -1;

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Status classes 1xx..5xx; index 0 is unused. */
+/* Status classes 1xx..5xx; index 0 counts requests that ended
+ * unanswered (status 0). */
 #define METRICS_CLASSES 6
 
 struct metrics__op {
@@ -49,7 +50,10 @@ void metrics_observe(long op, unsigned status, long long micros)
         c = 5;
     atomic_fetch_add_explicit(&metrics__ops[i].count[c], 1,
                               memory_order_relaxed);
-    if (micros > 0)
+    /* Time spent answering: a request the client left, or that
+     * BODY_TIMEOUT cut, was not being answered for most of its time, and
+     * would make the mean of the answered ones look seconds slower. */
+    if (micros > 0 && c != 0)
         atomic_fetch_add_explicit(&metrics__ops[i].micros,
                                   (unsigned long long)micros,
                                   memory_order_relaxed);
@@ -87,6 +91,16 @@ int metrics_render(const struct spec *s, char **out, size_t *len)
                         name, c, n);
         }
     }
+    unsigned long long unanswered = 0;
+    for (size_t i = 0; i <= metrics__nops; i++)
+        unanswered += atomic_load(&metrics__ops[i].count[0]);
+    fprintf(f,
+            "# HELP medqa_http_requests_unanswered_total Requests whose "
+            "connection ended before an answer: the client went away, or "
+            "BODY_TIMEOUT cut its body.\n"
+            "# TYPE medqa_http_requests_unanswered_total counter\n"
+            "medqa_http_requests_unanswered_total %llu\n",
+            unanswered);
     fputs("# HELP medqa_http_request_duration_seconds_sum Time spent "
           "answering, by operation.\n"
           "# TYPE medqa_http_request_duration_seconds_sum counter\n",

@@ -263,5 +263,6 @@ test('GET /metrics counts requests per operation and status class, in Prometheus
   assert.ok(count('listDepartments', '4xx') >= 1);
   assert.match(r.text, /^# TYPE medqa_http_requests_total counter$/m);
   assert.match(r.text, /^medqa_http_requests_in_flight \d+$/m);
+  assert.match(r.text, /^medqa_http_requests_unanswered_total \d+$/m);
   assert.match(r.text, /^medqa_http_request_duration_seconds_sum\{operation="listDepartments"\} [0-9.]+$/m);
 });

@@ -1,5 +1,6 @@
-/* Unit tests for the request-head deadline's decision (http/headwatch.c):
- * when bytes of a head began to arrive, and when it is overdue. Time is
+/* Unit tests for the request deadlines' decisions (http/headwatch.c):
+ * when bytes of a head began to arrive, and when a head or a body is
+ * overdue. Time is
  * passed in, so nothing here sleeps or opens a socket. */
 /* cmocka needs these before it. */
 #include <setjmp.h>
@@ -102,6 +103,18 @@ static void test_unknown_quiet_time_never_cuts(void **state)
                      0);
 }
 
+/* A body is timed from the end of its head; none arriving (0), never. */
+static void test_body_is_overdue_after_timeout(void **state)
+{
+    (void)state;
+
+    assert_int_equal(http__body_overdue(0, T0 + 60000, 3000), 0);
+    assert_int_equal(http__body_overdue(T0, T0, 3000), 0);
+    assert_int_equal(http__body_overdue(T0, T0 + 2999, 3000), 0);
+    assert_int_equal(http__body_overdue(T0, T0 + 3000, 3000), 1);
+    assert_int_equal(http__body_overdue(T0, T0 + 60000, 3000), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +124,7 @@ int main(void)
         cmocka_unit_test(test_new_wait_resets_the_clock),
         cmocka_unit_test(test_first_head_counts_from_the_start),
         cmocka_unit_test(test_unknown_quiet_time_never_cuts),
+        cmocka_unit_test(test_body_is_overdue_after_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
