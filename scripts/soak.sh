@@ -244,6 +244,9 @@ python3 tests/soak/slow_clients.py 127.0.0.1 "$PORT" "$secs" "$STALLERS" "$TRICK
     "$TRICKLE_S" "$BODIES" >"$run/slow.out" 2>&1 &
 slow_pid=$!
 next=$((started + INTERVAL))
+# The last sample is taken 3 s before wrk stops, so that it is still one
+# under load (one at the very end catches connections closing).
+last_at=$((started + secs - 3))
 down_at=""
 up_at=""
 while kill -0 "$wrk_pid" 2>/dev/null; do
@@ -264,6 +267,9 @@ while kill -0 "$wrk_pid" 2>/dev/null; do
         sample
         say "$(tail -n 1 "$run/samples.tsv" | awk -F'\t' '{ printf "t=%ss rss=%s kB fds=%s db=%s 2xx=%s 4xx=%s 5xx=%s", $1, $2, $3, $4, $6, $8, $9 }')"
         next=$((next + INTERVAL))
+        if [ "$next" -gt "$last_at" ] && [ "$(date +%s)" -lt "$last_at" ]; then
+            next=$last_at
+        fi
     fi
 done
 wait "$wrk_pid"
