@@ -473,6 +473,19 @@ static int server__refuse_early(struct request *r)
     return 0;
 }
 
+/* The connection's entry in the request deadlines' registry, or NULL
+ * when they are off (http__headwatch_* ignore NULL). */
+static struct http__watched *server__watched(const struct http_server *srv,
+                                             struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    if (srv->hw == NULL)
+        return NULL;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
                                       const char *url, const char *method,
                                       const char *version,
@@ -484,12 +497,7 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
     (void)version;
 
     if (r == NULL) {
-        if (srv->hw != NULL) {
-            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-                conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-            if (ci != NULL)
-                http__headwatch_head_in(ci->socket_context, http__now_ms());
-        }
+        http__headwatch_head_in(server__watched(srv, conn), http__now_ms());
         /* Counted before the check, and http_server_stop() sets `closed`
          * before it counts: either it waits for this request or this
          * request sees `closed` and closes the connection unanswered and
@@ -560,12 +568,7 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         r->raw_body[r->raw_len] = '\0';
         return MHD_YES;
     }
-    if (srv->hw != NULL) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        if (ci != NULL)
-            http__headwatch_body_in(ci->socket_context);
-    }
+    http__headwatch_body_in(server__watched(srv, conn));
     server__dispatch(srv, r);
     if (atomic_load(&srv->draining))
         /* Shutting down: the client opens its next connection elsewhere
@@ -582,14 +585,9 @@ static void server__completed(void *cls, struct MHD_Connection *conn,
     long long now_us = server__now_us();
     (void)toe;
 
-    if (srv->hw != NULL) {
-        /* The response is out: from now the connection waits for the
-         * next request's head. */
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        if (ci != NULL)
-            http__headwatch_wait(ci->socket_context, now_us / 1000);
-    }
+    /* The response is out: from now the connection waits for the next
+     * request's head. */
+    http__headwatch_wait(server__watched(srv, conn), now_us / 1000);
     if (r == NULL)
         return;
     long long micros = now_us - r->started_us;
