@@ -4,6 +4,7 @@
 #ifndef MEDQA_REQUEST_H
 #define MEDQA_REQUEST_H
 
+#include "medqa/problem.h"
 #include "medqa/ratelimit.h"
 
 #include <jansson.h>
@@ -67,6 +68,28 @@ struct request {
     bool private_data; /* Cache-Control: private even when anonymous */
     size_t bytes_sent; /* for the access log */
 };
+
+/* What a helper that may answer the request itself returns (its name
+ * ends in `_or_reply`): REPLY_NONE, the caller goes on; REPLY_QUEUED, a
+ * response (usually a problem) is queued and the caller returns at once,
+ * passing the value up. Handlers return REPLY_QUEUED once they replied. */
+enum reply_result { REPLY_NONE = 0, REPLY_QUEUED = 1 };
+
+/* Replies with the catalogue's problem `kind` (problem.h). `status` is
+ * used only by PROBLEM_INVALID, whose status comes from the database;
+ * pass 0 otherwise. `detail` may be NULL; `errors` (may be NULL) is
+ * stolen. Sets application/problem+json and no ETag. Returns
+ * REPLY_QUEUED. */
+int request_problem(struct request *r, enum problem_kind kind, unsigned status,
+                    const char *detail, json_t *errors);
+
+/* 400 with the validation errors collected for the request (stolen). */
+int request_problem_validation(struct request *r, json_t *errors);
+
+/* The answer to a database failure code from db.h: 503 with Retry-After
+ * when the database cannot be reached, 500 for anything else (the caller
+ * logs its SQLSTATE; it is never shown to the client). */
+int request_problem_db(struct request *r, int db_rc);
 
 /* Replies with the first column of the first row of `res` as the body
  * (the JSON PostgreSQL built). Takes ownership of `res`. */

@@ -94,7 +94,7 @@ int auth_key_prefix(const char *key, char *prefix)
 static int auth__unauthorized(struct request *r, const char *detail)
 {
     request_add_header(r, "WWW-Authenticate", "Bearer realm=\"medqa\"");
-    problem_reply(r, 401, "unauthorized", NULL, detail, NULL);
+    request_problem(r, PROBLEM_UNAUTHORIZED, 0, detail, NULL);
     return 1;
 }
 
@@ -114,7 +114,7 @@ static int auth__check_key(struct request *r, const char *key)
     if (rc == DB_OK)
         rc = db_query(c, &auth_statements[0], params, true, &res);
     if (rc != DB_OK) {
-        problem_db(r, rc);
+        request_problem_db(r, rc);
         return 1;
     }
     auth_key_hash(key, hash);
@@ -150,7 +150,7 @@ int auth_authenticate(struct request *r)
         return 0;
     if (r->role == 0)
         return auth__unauthorized(r, "This operation needs an API key.");
-    problem_reply(r, 403, "forbidden", NULL,
-                  "This API key's role may not do this.", NULL);
+    request_problem(r, PROBLEM_FORBIDDEN, 0,
+                    "This API key's role may not do this.", NULL);
     return 1;
 }

@@ -56,7 +56,7 @@ int handle_list_changes(struct request *r)
     if (cursor_encode(r->cfg->cursor_secret, "seq", bind, &last, 1, cursor) !=
         0) {
         PQclear(res);
-        return problem_db(r, DB_EQUERY);
+        return request_problem_db(r, DB_EQUERY);
     }
     size_t total = 64 + strlen(cursor);
     for (int i = 0; i < rows; i++)

@@ -52,7 +52,7 @@ struct db_conn *hx_conn(struct request *r)
     int rc = hx__replica_ok(r) ? db_acquire_read(&c) : db_acquire(&c);
 
     if (rc != DB_OK) {
-        problem_db(r, rc);
+        request_problem_db(r, rc);
         return NULL;
     }
     return c;
@@ -65,44 +65,39 @@ int hx_sql_error(struct request *r, struct db_conn *c, int rc)
     const char *hint = db_error_hint(c);
     json_t *errors = NULL;
     unsigned status = 0;
-    const char *slug = NULL;
+    enum problem_kind kind = PROBLEM_INVALID;
 
     if (rc != DB_EQUERY)
-        return problem_db(r, rc);
+        return request_problem_db(r, rc);
     if (strncmp(state, "MQ", 2) == 0) {
         status = (unsigned)atoi(state + 2);
-        slug = status == 404   ? "not-found"
-               : status == 403 ? "forbidden"
-               : status == 409 ? "conflict"
-               : status == 412 ? "precondition-failed"
-               : status == 422 ? "unknown-reference"
-                               : "invalid";
+        kind = problem_for_status(status);
         if (status < 400 || status > 499)
             status = 0;
     } else if (strncmp(state, "22", 2) == 0) {
         /* Data exceptions: a value the spec allows but PostgreSQL cannot
          * hold (year 0000, a number out of range). Bad input, not ours. */
         status = 400;
-        slug = "invalid-value";
+        kind = PROBLEM_INVALID_VALUE;
         msg = "A value in the request is out of the range medqa can store.";
     } else if (strcmp(state, "23505") == 0) {
         status = 409;
-        slug = "conflict";
+        kind = PROBLEM_CONFLICT;
         msg = "An item with the same identity exists already.";
     } else if (strcmp(state, "23503") == 0) {
         status = 422;
-        slug = "unknown-reference";
+        kind = PROBLEM_UNKNOWN_REFERENCE;
         msg = "The request refers to something that does not exist.";
     }
     if (status == 0) {
         log_msg(LOG_ERROR, "statement failed", "request_id", r->request_id,
                 "sqlstate", state, "error", db_last_error(c), LOG_END);
-        return problem_db(r, DB_EQUERY);
+        return request_problem_db(r, DB_EQUERY);
     }
     if (hint[0] == '/') {
         errors = json_pack("[{s:s, s:s}]", "pointer", hint, "detail", msg);
     }
-    return problem_reply(r, status, slug, NULL, msg, errors);
+    return request_problem(r, kind, status, msg, errors);
 }
 
 const char *hx_if_match(const struct request *r, char *buf, size_t len)
@@ -195,7 +190,7 @@ int hx_cursor(struct request *r, const char *sort, int nkeys, struct cursor *c)
         rc == CURSOR_EMISMATCH
             ? "belongs to a query with another sort or other filters"
             : "is not a cursor this API issued");
-    problem_validation(r, errors);
+    request_problem_validation(r, errors);
     return 1;
 }
 
@@ -343,7 +338,7 @@ int hx_reply_page(struct request *r, PGresult *res, int limit, const char *sort,
         if (cursor_encode(r->cfg->cursor_secret, sort, bind, keys, nkeys,
                           cursor) != 0) {
             PQclear(res);
-            return problem_db(r, DB_EQUERY);
+            return request_problem_db(r, DB_EQUERY);
         }
     }
     total += strlen(cursor);
@@ -456,10 +451,10 @@ int hx_create(struct request *r, const struct db_statement *create,
         db_command(c, "COMMIT");
         if (!same) {
             PQclear(res);
-            return problem_reply(r, 409, "idempotency-key-reused", NULL,
-                                 "This Idempotency-Key was used with a "
-                                 "different request.",
-                                 NULL);
+            return request_problem(r, PROBLEM_IDEMPOTENCY_REUSE, 0,
+                                   "This Idempotency-Key was used with a "
+                                   "different request.",
+                                   NULL);
         }
         if (!PQgetisnull(res, 0, 2))
             request_add_header(r, "Location", PQgetvalue(res, 0, 2));
@@ -510,7 +505,7 @@ int hx_get_one(struct request *r, const struct db_statement *st,
         return hx_sql_error(r, c, rc);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return problem_reply(r, 404, "not-found", NULL, missing, NULL);
+        return request_problem(r, PROBLEM_NOT_FOUND, 0, missing, NULL);
     }
     return request_reply_pg(r, 200, res);
 }
@@ -550,7 +545,7 @@ int hx_list(struct request *r, const struct querybuf *b, int limit,
     PGresult *res = NULL;
 
     if (b->overflow)
-        return problem_db(r, DB_EQUERY);
+        return request_problem_db(r, DB_EQUERY);
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;

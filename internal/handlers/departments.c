@@ -29,6 +29,6 @@ int handle_list_departments(struct request *r)
     if (rc == DB_OK)
         rc = db_query(c, &departments_statements[0], NULL, true, &res);
     if (rc != DB_OK)
-        return problem_db(r, rc);
+        return request_problem_db(r, rc);
     return request_reply_pg(r, 200, res);
 }

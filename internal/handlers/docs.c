@@ -54,7 +54,7 @@ int handle_get_docs_asset(struct request *r)
     else if (file != NULL && strcmp(file, "init.js") == 0)
         a = &assets_docs_init_js;
     if (a == NULL)
-        return problem_reply(r, 404, "not-found", NULL,
-                             "No such file of the reference page.", NULL);
+        return request_problem(r, PROBLEM_NOT_FOUND, 0,
+                               "No such file of the reference page.", NULL);
     return docs__reply(r, a, "application/javascript; charset=utf-8");
 }

@@ -55,7 +55,7 @@ int handle_get_readyz(struct request *r)
     if (rc == DB_OK)
         rc = health__ping(c);
     if (rc != DB_OK)
-        return problem_db(r, DB_EUNAVAILABLE);
+        return request_problem_db(r, DB_EUNAVAILABLE);
     if (db_has_read()) {
         /* db_acquire_read() falls back to the primary when the read
          * database is out of reach; a fallback counts as unavailable. */

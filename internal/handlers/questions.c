@@ -155,8 +155,8 @@ int handle_get_question(struct request *r)
         return hx_sql_error(r, c, rc);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return problem_reply(r, 404, "not-found", NULL,
-                             "No question with that id.", NULL);
+        return request_problem(r, PROBLEM_NOT_FOUND, 0,
+                               "No question with that id.", NULL);
     }
     if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
         return request_reply_pg(r, 200, res);
@@ -217,9 +217,9 @@ int handle_list_questions(struct request *r)
     int tsq = 0;
 
     if (strcmp(sort, "relevance") == 0 && q == NULL)
-        return problem_validation(r, json_pack("[{s:s, s:s, s:s}]", "parameter",
-                                               "sort", "in", "query", "detail",
-                                               "relevance needs q"));
+        return request_problem_validation(
+            r, json_pack("[{s:s, s:s, s:s}]", "parameter", "sort", "in",
+                         "query", "detail", "relevance needs q"));
     if (hx_cursor(r, sort, 2, &cur) != 0)
         return 0;
 

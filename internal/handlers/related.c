@@ -35,11 +35,11 @@ int handle_get_related(struct request *r)
     char limit[16];
 
     if ((qid == NULL) == (text == NULL))
-        return problem_validation(
+        return request_problem_validation(
             r, related__error(qid ? "text" : "question_id",
                               "give exactly one of question_id and text"));
     if (qid != NULL && dept != NULL)
-        return problem_validation(
+        return request_problem_validation(
             r, related__error("department",
                               "only applies to text; a question has its "
                               "own department"));

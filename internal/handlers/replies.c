@@ -76,7 +76,7 @@ int handle_list_question_replies(struct request *r)
     qb_limit(&b, limit);
     qb_add(&b, ") x ON true WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
     if (b.overflow)
-        return problem_db(r, DB_EQUERY);
+        return request_problem_db(r, DB_EQUERY);
     struct db_conn *c = hx_conn(r);
     if (c == NULL)
         return 0;
@@ -85,8 +85,8 @@ int handle_list_question_replies(struct request *r)
         return hx_sql_error(r, c, rc);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return problem_reply(r, 404, "not-found", NULL,
-                             "No question with that id.", NULL);
+        return request_problem(r, PROBLEM_NOT_FOUND, 0,
+                               "No question with that id.", NULL);
     }
     return hx_reply_page(r, res, limit, "replied", 2);
 }
@@ -160,18 +160,18 @@ int handle_create_reply(struct request *r)
 
     if (r->role & AUTH_ROLE_DOCTOR) {
         if (kind != NULL && strcmp(kind, "doctor") != 0)
-            return problem_reply(r, 403, "forbidden", NULL,
-                                 "A doctor key writes doctor replies; "
-                                 "editorial replies come from editors.",
-                                 NULL);
+            return request_problem(r, PROBLEM_FORBIDDEN, 0,
+                                   "A doctor key writes doctor replies; "
+                                   "editorial replies come from editors.",
+                                   NULL);
         kind = "doctor";
         doctor = r->doctor_id;
     } else {
         if (kind != NULL && strcmp(kind, "editorial") != 0)
-            return problem_reply(r, 403, "forbidden", NULL,
-                                 "An editor key writes editorial replies; "
-                                 "doctor replies come from a doctor's key.",
-                                 NULL);
+            return request_problem(r, PROBLEM_FORBIDDEN, 0,
+                                   "An editor key writes editorial replies; "
+                                   "doctor replies come from a doctor's key.",
+                                   NULL);
         kind = "editorial";
     }
     const char *params[4] = {request_param_str(r, "id"), kind, body, doctor};

@@ -91,28 +91,28 @@ int http__body(struct request *r)
         snprintf(detail, sizeof(detail),
                  "The request body is larger than %zu bytes.",
                  r->cfg->max_body_bytes);
-        problem_reply(r, 413, "body-too-large", NULL, detail, NULL);
+        request_problem(r, PROBLEM_BODY_TOO_LARGE, 0, detail, NULL);
         return 1;
     }
     if (op->body_schema == NULL) {
         if (r->raw_len == 0)
             return 0;
-        problem_reply(r, 400, "unexpected-body", NULL,
-                      "This operation takes no request body.", NULL);
+        request_problem(r, PROBLEM_UNEXPECTED_BODY, 0,
+                        "This operation takes no request body.", NULL);
         return 1;
     }
     if (r->raw_len == 0) {
         if (!op->body_required)
             return 0;
-        problem_reply(r, 400, "body-required", NULL,
-                      "This operation needs a JSON request body.", NULL);
+        request_problem(r, PROBLEM_BODY_REQUIRED, 0,
+                        "This operation needs a JSON request body.", NULL);
         return 1;
     }
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!body__json_type(ct, strcmp(op->method, "PATCH") == 0)) {
-        problem_reply(r, 415, "unsupported-media-type", NULL,
-                      "Send the body as application/json.", NULL);
+        request_problem(r, PROBLEM_MEDIA_TYPE, 0,
+                        "Send the body as application/json.", NULL);
         return 1;
     }
     /* jansson nests up to 2048 levels, recursively; no medqa body needs
@@ -120,7 +120,7 @@ int http__body(struct request *r)
     if (http__json_depth(r->raw_body, r->raw_len, BODY_MAX_DEPTH)) {
         snprintf(detail, sizeof(detail),
                  "The body nests deeper than %d levels.", BODY_MAX_DEPTH);
-        problem_reply(r, 400, "too-deep", NULL, detail, NULL);
+        request_problem(r, PROBLEM_TOO_DEEP, 0, detail, NULL);
         return 1;
     }
     /* Duplicate keys are ambiguous (which one wins differs between
@@ -133,7 +133,7 @@ int http__body(struct request *r)
         snprintf(detail, sizeof(detail),
                  "The body is not valid JSON (line %d, column %d).", jerr.line,
                  jerr.column);
-        problem_reply(r, 400, "invalid-json", NULL, detail, NULL);
+        request_problem(r, PROBLEM_INVALID_JSON, 0, detail, NULL);
         return 1;
     }
     /* Whatever the schema says, no array or object is allowed more than
@@ -142,7 +142,7 @@ int http__body(struct request *r)
         snprintf(detail, sizeof(detail),
                  "An array or object in the body has more than %d members.",
                  BODY_MAX_ITEMS);
-        problem_reply(r, 400, "too-many-items", NULL, detail, NULL);
+        request_problem(r, PROBLEM_TOO_MANY_ITEMS, 0, detail, NULL);
         return 1;
     }
     json_t *errors = json_array();
@@ -155,7 +155,7 @@ int http__body(struct request *r)
         return -1;
     }
     if (n > 0) {
-        problem_validation(r, errors);
+        request_problem_validation(r, errors);
         return 1;
     }
     json_decref(errors);

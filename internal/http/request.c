@@ -1,6 +1,9 @@
 /* http/request — the reply helpers handlers call, and parameter getters. */
 #include "medqa/request.h"
 
+#include "medqa/config.h"
+#include "medqa/db.h"
+
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,4 +109,44 @@ long long request_param_int(const struct request *r, const char *name,
 {
     const json_t *v = request_param(r, name);
     return json_is_integer(v) ? (long long)json_integer_value(v) : fallback;
+}
+
+int request_problem(struct request *r, enum problem_kind kind, unsigned status,
+                    const char *detail, json_t *errors)
+{
+    const struct problem_info *pi = problem_info(kind);
+    unsigned st = pi->status != 0 ? pi->status : status;
+    json_t *doc =
+        problem_document(kind, st, r->cfg->public_base_url, detail, errors);
+
+    if (doc == NULL || request_reply_jansson(r, st, doc) != 0) {
+        /* Out of memory: still an answer, with no body. */
+        request_reply_empty(r, 500);
+    }
+    json_decref(doc);
+    r->content_type = "application/problem+json";
+    r->no_etag = true;
+    return REPLY_QUEUED;
+}
+
+int request_problem_validation(struct request *r, json_t *errors)
+{
+    return request_problem(r, PROBLEM_VALIDATION, 0,
+                           "The request does not match the API "
+                           "specification; see errors.",
+                           errors);
+}
+
+int request_problem_db(struct request *r, int db_rc)
+{
+    if (db_rc == DB_EUNAVAILABLE) {
+        request_add_header(r, "Retry-After", "2");
+        return request_problem(r, PROBLEM_UNAVAILABLE, 0,
+                               "The database is unreachable; retry shortly.",
+                               NULL);
+    }
+    return request_problem(r, PROBLEM_INTERNAL, 0,
+                           "The request failed inside medqa; it has been "
+                           "logged.",
+                           NULL);
 }

@@ -193,7 +193,7 @@ static void server__too_many(struct request *r, const char *detail)
 
     snprintf(secs, sizeof(secs), "%u", r->rl_result.retry_after_s);
     request_add_header(r, "Retry-After", secs);
-    problem_reply(r, 429, "rate-limited", NULL, detail, NULL);
+    request_problem(r, PROBLEM_RATE_LIMITED, 0, detail, NULL);
 }
 
 static const struct ratelimit_rule *server__role_rule(const struct config *c,
@@ -268,7 +268,7 @@ static void server__dispatch(struct http_server *srv, struct request *r)
     int rc;
 
     if (m == NULL) {
-        problem_reply(r, 500, "internal", NULL, NULL, NULL);
+        request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
         return;
     }
     rc = router_match(r->spec, r->method, r->path, m);
@@ -294,14 +294,14 @@ static void server__dispatch(struct http_server *srv, struct request *r)
     }
     if (rc == ROUTER_METHOD_NOT_ALLOWED) {
         request_add_header(r, "Allow", m->allow);
-        problem_reply(r, 405, "method-not-allowed", NULL,
-                      "This path does not support that method; see Allow.",
-                      NULL);
+        request_problem(r, PROBLEM_METHOD, 0,
+                        "This path does not support that method; see Allow.",
+                        NULL);
         goto out;
     }
     if (rc != ROUTER_OK) {
-        problem_reply(r, 404, "not-found", NULL,
-                      "No resource lives at this path.", NULL);
+        request_problem(r, PROBLEM_NOT_FOUND, 0,
+                        "No resource lives at this path.", NULL);
         goto out;
     }
     r->op = m->op;
@@ -316,28 +316,28 @@ static void server__dispatch(struct http_server *srv, struct request *r)
         goto out;
     errors = json_array();
     if (errors == NULL) {
-        problem_reply(r, 500, "internal", NULL, NULL, NULL);
+        request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
         goto out;
     }
     rc = http__params(r, m->names, m->values, m->nvalues, errors);
     if (rc != 0) {
         if (rc > 0) {
-            problem_validation(r, errors);
+            request_problem_validation(r, errors);
             errors = NULL;
         } else {
-            problem_reply(r, 500, "internal", NULL, NULL, NULL);
+            request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
         }
         goto out;
     }
     rc = http__body(r);
     if (rc != 0) {
         if (rc < 0)
-            problem_reply(r, 500, "internal", NULL, NULL, NULL);
+            request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
         goto out;
     }
     handler_fn fn = (handler_fn)(uintptr_t)r->op->handler;
     if (fn(r) != 0 && r->status == 0)
-        problem_reply(r, 500, "internal", NULL, NULL, NULL);
+        request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
 out:
     json_decref(errors);
     free(m);
@@ -418,13 +418,13 @@ static int server__refuse_early(struct request *r)
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, server__each_arg,
                               &url);
     if (url > SERVER_MAX_URL) {
-        problem_reply(r, 414, "uri-too-long", NULL,
-                      "The request target is longer than 8192 bytes.", NULL);
+        request_problem(r, PROBLEM_URI_TOO_LONG, 0,
+                        "The request target is longer than 8192 bytes.", NULL);
         return 1;
     }
     if (h.count > SERVER_MAX_HEADERS || h.bytes > r->cfg->max_header_bytes) {
-        problem_reply(r, 431, "headers-too-large", NULL,
-                      "Too many request headers, or too large.", NULL);
+        request_problem(r, PROBLEM_HEADERS_TOO_LARGE, 0,
+                        "Too many request headers, or too large.", NULL);
         return 1;
     }
     cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -436,18 +436,18 @@ static int server__refuse_early(struct request *r)
         /* Both framings at once, or two lengths or codings, is how
          * requests get smuggled past a proxy; refuse rather than guess
          * which one the proxy used. */
-        problem_reply(r, 400, "bad-framing", NULL,
-                      "Send one Content-Length or Transfer-Encoding: "
-                      "chunked, not both.",
-                      NULL);
+        request_problem(r, PROBLEM_BAD_FRAMING, 0,
+                        "Send one Content-Length or Transfer-Encoding: "
+                        "chunked, not both.",
+                        NULL);
         return 1;
     }
     enum server__te te_state = te != NULL ? server__te_check(te) : SERVER_TE_OK;
     if (te_state == SERVER_TE_UNFRAMED) {
-        problem_reply(r, 400, "bad-framing", NULL,
-                      "The body's length cannot be known: chunked must be "
-                      "the last transfer coding, and appear once.",
-                      NULL);
+        request_problem(r, PROBLEM_BAD_FRAMING, 0,
+                        "The body's length cannot be known: chunked must be "
+                        "the last transfer coding, and appear once.",
+                        NULL);
         return 1;
     }
     if (te_state == SERVER_TE_UNKNOWN) {
@@ -456,8 +456,8 @@ static int server__refuse_early(struct request *r)
          * a 5xx says the server failed, which is what alerts and retries
          * key on; a client sending a coding this API never offered is a
          * client error, and gets the 400 every other bad request gets. */
-        problem_reply(r, 400, "unsupported-transfer-coding", NULL,
-                      "The only transfer coding accepted is chunked.", NULL);
+        request_problem(r, PROBLEM_TRANSFER_CODING, 0,
+                        "The only transfer coding accepted is chunked.", NULL);
         return 1;
     }
     if (cl != NULL) {

@@ -1,83 +1,98 @@
-/* problem — RFC 9457 problem documents. Every error medqa sends goes
- * through here, so none can carry a stack trace, SQL or an input value. */
+/* problem — the one catalogue of problem types (RFC 9457). Every error
+ * medqa sends is built here, so none can carry a stack trace, SQL or an
+ * input value, and every slug and title is written once. */
 #include "medqa/problem.h"
 
-#include "medqa/config.h"
-#include "medqa/db.h"
-#include "medqa/log.h"
-#include "medqa/request.h"
+#include "medqa/base.h"
 
 #include <stdio.h>
 
-static const char *problem__title(unsigned status)
+static const struct problem_info problem__table[] = {
+    [PROBLEM_VALIDATION] = {400, "validation", "Request is not valid"},
+    [PROBLEM_INVALID] = {0, "invalid", NULL},
+    [PROBLEM_INVALID_VALUE] = {400, "invalid-value", "Bad Request"},
+    [PROBLEM_BAD_FRAMING] = {400, "bad-framing", "Bad Request"},
+    [PROBLEM_TRANSFER_CODING] = {400, "unsupported-transfer-coding",
+                                 "Bad Request"},
+    [PROBLEM_UNEXPECTED_BODY] = {400, "unexpected-body", "Bad Request"},
+    [PROBLEM_BODY_REQUIRED] = {400, "body-required", "Bad Request"},
+    [PROBLEM_INVALID_JSON] = {400, "invalid-json", "Bad Request"},
+    [PROBLEM_TOO_DEEP] = {400, "too-deep", "Bad Request"},
+    [PROBLEM_TOO_MANY_ITEMS] = {400, "too-many-items", "Bad Request"},
+    [PROBLEM_UNAUTHORIZED] = {401, "unauthorized", "Unauthorized"},
+    [PROBLEM_FORBIDDEN] = {403, "forbidden", "Forbidden"},
+    [PROBLEM_NOT_FOUND] = {404, "not-found", "Not Found"},
+    [PROBLEM_METHOD] = {405, "method-not-allowed", "Method Not Allowed"},
+    [PROBLEM_CONFLICT] = {409, "conflict", "Conflict"},
+    [PROBLEM_IDEMPOTENCY_REUSE] = {409, "idempotency-key-reused", "Conflict"},
+    [PROBLEM_PRECONDITION] = {412, "precondition-failed",
+                              "Precondition Failed"},
+    [PROBLEM_BODY_TOO_LARGE] = {413, "body-too-large", "Content Too Large"},
+    [PROBLEM_URI_TOO_LONG] = {414, "uri-too-long", "URI Too Long"},
+    [PROBLEM_MEDIA_TYPE] = {415, "unsupported-media-type",
+                            "Unsupported Media Type"},
+    [PROBLEM_UNKNOWN_REFERENCE] = {422, "unknown-reference",
+                                   "Unprocessable Content"},
+    [PROBLEM_RATE_LIMITED] = {429, "rate-limited", "Too Many Requests"},
+    [PROBLEM_HEADERS_TOO_LARGE] = {431, "headers-too-large",
+                                   "Request Header Fields Too Large"},
+    [PROBLEM_INTERNAL] = {500, "internal", "Internal Server Error"},
+    [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service Unavailable"},
+};
+
+_Static_assert(ARRAY_SIZE(problem__table) == PROBLEM__COUNT,
+               "every problem kind has its catalogue entry");
+
+/* The generic title of a status, for PROBLEM_INVALID whose status comes
+ * from the database (MQ4xx). */
+static const char *problem__status_title(unsigned status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(problem__table); i++)
+        if (problem__table[i].status == status && i != PROBLEM_VALIDATION)
+            return problem__table[i].title;
+    return "Error";
+}
+
+const struct problem_info *problem_info(enum problem_kind kind)
+{
+    if ((unsigned)kind >= PROBLEM__COUNT)
+        kind = PROBLEM_INTERNAL;
+    return &problem__table[kind];
+}
+
+enum problem_kind problem_for_status(unsigned status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 403: return PROBLEM_FORBIDDEN;
+    case 404: return PROBLEM_NOT_FOUND;
+    case 409: return PROBLEM_CONFLICT;
+    case 412: return PROBLEM_PRECONDITION;
+    case 422: return PROBLEM_UNKNOWN_REFERENCE;
+    default: return PROBLEM_INVALID;
     }
 }
 
-int problem_reply(struct request *r, unsigned status, const char *slug,
-                  const char *title, const char *detail, json_t *errors)
+json_t *problem_document(enum problem_kind kind, unsigned status,
+                         const char *base_url, const char *detail,
+                         json_t *errors)
 {
+    const struct problem_info *pi = problem_info(kind);
     char type[512];
-    int rc = -1;
+    json_t *doc = NULL;
 
-    snprintf(type, sizeof(type), "%s/problems/%s", r->cfg->public_base_url,
-             slug);
-    json_t *doc = json_pack("{s:s, s:s, s:I}", "type", type, "title",
-                            title ? title : problem__title(status), "status",
-                            (json_int_t)status);
+    if (pi->status != 0)
+        status = pi->status;
+    snprintf(type, sizeof(type), "%s/problems/%s", base_url, pi->slug);
+    doc = json_pack("{s:s, s:s, s:I}", "type", type, "title",
+                    pi->title ? pi->title : problem__status_title(status),
+                    "status", (json_int_t)status);
     if (doc == NULL)
         goto out;
     if (detail != NULL)
         json_object_set_new(doc, "detail", json_string(detail));
-    if (errors != NULL) {
+    if (errors != NULL)
         json_object_set(doc, "errors", errors);
-    }
-    rc = request_reply_jansson(r, status, doc);
-    r->content_type = "application/problem+json";
-    r->no_etag = true;
 out:
     json_decref(errors);
-    json_decref(doc);
-    return rc;
-}
-
-int problem_validation(struct request *r, json_t *errors)
-{
-    return problem_reply(r, 400, "validation", "Request is not valid",
-                         "The request does not match the API specification; "
-                         "see errors.",
-                         errors);
-}
-
-int problem_db(struct request *r, int db_rc)
-{
-    if (db_rc == DB_EUNAVAILABLE) {
-        request_add_header(r, "Retry-After", "2");
-        return problem_reply(r, 503, "unavailable", NULL,
-                             "The database is unreachable; retry shortly.",
-                             NULL);
-    }
-    return problem_reply(r, 500, "internal", NULL,
-                         "The request failed inside medqa; it has been "
-                         "logged.",
-                         NULL);
+    return doc;
 }
