@@ -12,6 +12,7 @@
 #include "medqa/migrate.h"
 #include "medqa/related.h"
 #include "medqa/spec.h"
+#include "medqa/webhooks.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -146,7 +147,9 @@ static int main__serve(struct config *cfg)
     if (db_init(cfg->database_url, cfg->database_read_url,
                 cfg->transaction_pooling) != 0 ||
         handlers_register_statements() != 0 ||
-        related_register_statements() != 0 || metrics_init(spec) != 0) {
+        related_register_statements() != 0 ||
+        webhooks_register_statements() != 0 || metrics_init(spec) != 0 ||
+        webhooks_http_init() != 0) {
         fprintf(stderr, "medqa: out of memory\n");
         goto out;
     }
@@ -177,17 +180,23 @@ static int main__serve(struct config *cfg)
     /* After the stop signals are blocked, so the worker inherits the mask. */
     if (related_worker_start(cfg->idf_refresh_s) != 0)
         log_msg(LOG_WARN, "idf refresh worker did not start", LOG_END);
+    if (webhooks_worker_start(cfg) != 0)
+        log_msg(LOG_WARN, "webhook delivery worker did not start", LOG_END);
     log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
             LOG_END);
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "stopping", "signal",
             sig == SIGINT ? "SIGINT" : "SIGTERM", LOG_END);
     related_worker_stop();
+    /* Cuts deliveries in flight and puts them back as due, so the next
+     * start (or another instance) retries them. */
+    webhooks_worker_stop();
     http_server_stop(srv, 10000);
     log_msg(LOG_INFO, "stopped", LOG_END);
     rc = 0;
 out:
     db_shutdown();
+    webhooks_http_cleanup();
     metrics_free();
     spec_free(spec);
     return rc;

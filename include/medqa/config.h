@@ -51,6 +51,32 @@ struct config {
     /* IDF_REFRESH_INTERVAL: seconds between refreshes of /related's term
      * statistics by the background worker (medqa/related.h); 0 = never. */
     unsigned idf_refresh_s;
+
+    /* webhooks (medqa/webhooks.h) */
+    bool webhook_key_set;                /* WEBHOOK_SECRET_KEY is set: without
+                                            it endpoints cannot be made and no
+                                            worker runs */
+    unsigned char webhook_key[32];       /* its 32 bytes (base64 in the
+                                            environment): seals the endpoints'
+                                            signing secrets; never logged */
+    bool webhook_allow_http;             /* WEBHOOK_ALLOW_HTTP=1: http://
+                                            endpoint URLs too (tests) */
+    bool webhook_allow_private;          /* WEBHOOK_ALLOW_PRIVATE=1: loopback
+                                            and private addresses too (tests) */
+    unsigned webhook_connect_timeout_s;  /* WEBHOOK_CONNECT_TIMEOUT (5) */
+    unsigned webhook_timeout_s;          /* WEBHOOK_TIMEOUT: a whole attempt
+                                            (15) */
+    unsigned webhook_retry_scale;        /* WEBHOOK_RETRY_SCALE: divides every
+                                            retry delay (1; tests) */
+    unsigned webhook_rotation_overlap_s; /* WEBHOOK_ROTATION_OVERLAP: both
+                                            secrets sign for this long after
+                                            a rotation (86400) */
+    unsigned webhook_disable_after_s;    /* WEBHOOK_DISABLE_AFTER: an endpoint
+                                            failing this long is disabled
+                                            (432000 = 5 days) */
+    unsigned webhook_retention_days;     /* WEBHOOK_RETENTION_DAYS (30) */
+    unsigned webhook_poll_ms;            /* WEBHOOK_POLL_INTERVAL_MS: the
+                                            worker's idle wait (500) */
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

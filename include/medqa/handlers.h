@@ -51,5 +51,16 @@ int handle_get_related(struct request *r);
 int handle_get_metrics(struct request *r);
 int handle_get_docs(struct request *r);
 int handle_get_docs_asset(struct request *r);
+/* webhooks (internal/handlers/webhooks.c) */
+int handle_list_webhooks(struct request *r);
+int handle_create_webhook(struct request *r);
+int handle_get_webhook(struct request *r);
+int handle_patch_webhook(struct request *r);
+int handle_delete_webhook(struct request *r);
+int handle_rotate_webhook_secret(struct request *r);
+int handle_ping_webhook(struct request *r);
+int handle_list_webhook_deliveries(struct request *r);
+int handle_redeliver_webhook_delivery(struct request *r);
+int handle_replay_webhook(struct request *r);
 
 #endif

@@ -4,6 +4,8 @@
 #include "medqa/config.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +252,84 @@ static int config__load_limits(struct config *cfg, char *errbuf, size_t errlen)
     return config__load_proxies(cfg, errbuf, errlen);
 }
 
+/* webhooks */
+static int config__flag(const char *name, bool *out, char *errbuf,
+                        size_t errlen)
+{
+    const char *s = getenv(name);
+
+    *out = false;
+    if (s == NULL || *s == '\0' || strcmp(s, "0") == 0)
+        return 0;
+    if (strcmp(s, "1") != 0)
+        return config__bad(errbuf, errlen, name, "0 or 1");
+    *out = true;
+    return 0;
+}
+
+static int config__uint(const char *name, unsigned lo, unsigned hi,
+                        unsigned dflt, unsigned *out, char *errbuf,
+                        size_t errlen)
+{
+    const char *s = getenv(name);
+    unsigned long v;
+    char accepts[96];
+
+    *out = dflt;
+    if (s == NULL || *s == '\0')
+        return 0;
+    if (config__ulong(s, lo, hi, &v) != 0) {
+        snprintf(accepts, sizeof(accepts), "a whole number from %u to %u", lo,
+                 hi);
+        return config__bad(errbuf, errlen, name, accepts);
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int config__load_webhooks(struct config *cfg, char *errbuf,
+                                 size_t errlen)
+{
+    const char *s = getenv("WEBHOOK_SECRET_KEY");
+
+    if (s != NULL && *s != '\0') {
+        /* Standard base64 of exactly 32 bytes: 44 characters ending in
+         * one '='. EVP_DecodeBlock counts the padding as zero bytes. */
+        unsigned char buf[48];
+        size_t len = strlen(s);
+        if (len != 44 || s[43] != '=' || s[42] == '=' ||
+            EVP_DecodeBlock(buf, (const unsigned char *)s, 44) != 33) {
+            OPENSSL_cleanse(buf, sizeof(buf));
+            return config__bad(errbuf, errlen, "WEBHOOK_SECRET_KEY",
+                               "the base64 of 32 random bytes (openssl rand "
+                               "-base64 32)");
+        }
+        memcpy(cfg->webhook_key, buf, sizeof(cfg->webhook_key));
+        OPENSSL_cleanse(buf, sizeof(buf));
+        cfg->webhook_key_set = true;
+    }
+    if (config__flag("WEBHOOK_ALLOW_HTTP", &cfg->webhook_allow_http, errbuf,
+                     errlen) != 0 ||
+        config__flag("WEBHOOK_ALLOW_PRIVATE", &cfg->webhook_allow_private,
+                     errbuf, errlen) != 0 ||
+        config__uint("WEBHOOK_CONNECT_TIMEOUT", 1, 60, 5,
+                     &cfg->webhook_connect_timeout_s, errbuf, errlen) ||
+        config__uint("WEBHOOK_TIMEOUT", 1, 300, 15, &cfg->webhook_timeout_s,
+                     errbuf, errlen) ||
+        config__uint("WEBHOOK_RETRY_SCALE", 1, 1000000, 1,
+                     &cfg->webhook_retry_scale, errbuf, errlen) ||
+        config__uint("WEBHOOK_ROTATION_OVERLAP", 0, 30 * 86400, 86400,
+                     &cfg->webhook_rotation_overlap_s, errbuf, errlen) ||
+        config__uint("WEBHOOK_DISABLE_AFTER", 1, 365 * 86400, 5 * 86400,
+                     &cfg->webhook_disable_after_s, errbuf, errlen) ||
+        config__uint("WEBHOOK_RETENTION_DAYS", 1, 3650, 30,
+                     &cfg->webhook_retention_days, errbuf, errlen) ||
+        config__uint("WEBHOOK_POLL_INTERVAL_MS", 10, 60000, 500,
+                     &cfg->webhook_poll_ms, errbuf, errlen))
+        return -1;
+    return 0;
+}
+
 int config_load(struct config *cfg, char *errbuf, size_t errlen)
 {
     unsigned long v;
@@ -340,7 +420,8 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
                                "to 604800");
         cfg->idf_refresh_s = (unsigned)v;
     }
-    if (config__load_limits(cfg, errbuf, errlen) != 0)
+    if (config__load_limits(cfg, errbuf, errlen) != 0 ||
+        config__load_webhooks(cfg, errbuf, errlen) != 0)
         return -1;
     return config__load_cors(cfg, errbuf, errlen);
 }
@@ -360,5 +441,6 @@ void config_cleanup(struct config *cfg)
             free(cfg->cors_origins[i]);
     free(cfg->cors_origins);
     free(cfg->trusted_proxies);
+    OPENSSL_cleanse(cfg->webhook_key, sizeof(cfg->webhook_key));
     memset(cfg, 0, sizeof(*cfg));
 }

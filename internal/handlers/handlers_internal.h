@@ -26,5 +26,7 @@ extern const struct db_statement changes_statements[];
 extern const size_t changes_nstatements;
 extern const struct db_statement related_statements[];
 extern const size_t related_nstatements;
+extern const struct db_statement webhooks_statements[];
+extern const size_t webhooks_nstatements;
 
 #endif

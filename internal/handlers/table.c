@@ -38,6 +38,17 @@ static const struct handler_entry handlers__table[] = {
     {"getMetrics", handle_get_metrics},
     {"getDocs", handle_get_docs},
     {"getDocsAsset", handle_get_docs_asset},
+    /* webhooks */
+    {"listWebhooks", handle_list_webhooks},
+    {"createWebhook", handle_create_webhook},
+    {"getWebhook", handle_get_webhook},
+    {"patchWebhook", handle_patch_webhook},
+    {"deleteWebhook", handle_delete_webhook},
+    {"rotateWebhookSecret", handle_rotate_webhook_secret},
+    {"pingWebhook", handle_ping_webhook},
+    {"listWebhookDeliveries", handle_list_webhook_deliveries},
+    {"redeliverWebhookDelivery", handle_redeliver_webhook_delivery},
+    {"replayWebhook", handle_replay_webhook},
 };
 
 #define HANDLERS_COUNT (sizeof(handlers__table) / sizeof(handlers__table[0]))
@@ -79,7 +90,8 @@ int handlers_register_statements(void)
         db_register(topics_statements, topics_nstatements) != 0 ||
         db_register(doctors_statements, doctors_nstatements) != 0 ||
         db_register(changes_statements, changes_nstatements) != 0 ||
-        db_register(related_statements, related_nstatements) != 0)
+        db_register(related_statements, related_nstatements) != 0 ||
+        db_register(webhooks_statements, webhooks_nstatements) != 0)
         return -1;
     return 0;
 }

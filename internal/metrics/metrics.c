@@ -22,6 +22,10 @@ struct metrics__op {
 static struct metrics__op *metrics__ops; /* nops + 1: the last is "none" */
 static size_t metrics__nops;
 static atomic_int metrics__in_flight;
+/* webhooks */
+static atomic_ullong metrics__wh_attempts[METRICS_WH__COUNT];
+static atomic_llong metrics__wh_depth;
+static _Atomic double metrics__wh_oldest_s;
 
 int metrics_init(const struct spec *s)
 {
@@ -62,6 +66,44 @@ void metrics_observe(long op, unsigned status, long long micros)
 void metrics_in_flight(int delta)
 {
     atomic_fetch_add_explicit(&metrics__in_flight, delta, memory_order_relaxed);
+}
+
+void metrics_webhook_attempt(enum metrics_webhook_outcome o)
+{
+    if ((unsigned)o < METRICS_WH__COUNT)
+        atomic_fetch_add_explicit(&metrics__wh_attempts[o], 1,
+                                  memory_order_relaxed);
+}
+
+void metrics_webhook_queue(long long depth, double oldest_seconds)
+{
+    atomic_store(&metrics__wh_depth, depth);
+    atomic_store(&metrics__wh_oldest_s, oldest_seconds);
+}
+
+static void metrics__render_webhooks(FILE *f)
+{
+    static const char *const names[METRICS_WH__COUNT] = {
+        "succeeded", "retrying", "failed", "gone", "interrupted"};
+
+    fputs("# HELP medqa_webhook_deliveries_total Webhook delivery attempts "
+          "made by this instance, by outcome.\n"
+          "# TYPE medqa_webhook_deliveries_total counter\n",
+          f);
+    for (unsigned i = 0; i < METRICS_WH__COUNT; i++)
+        fprintf(f, "medqa_webhook_deliveries_total{outcome=\"%s\"} %llu\n",
+                names[i], atomic_load(&metrics__wh_attempts[i]));
+    fprintf(f,
+            "# HELP medqa_webhook_queue_depth Pending webhook deliveries "
+            "of enabled endpoints.\n"
+            "# TYPE medqa_webhook_queue_depth gauge\n"
+            "medqa_webhook_queue_depth %lld\n"
+            "# HELP medqa_webhook_oldest_pending_seconds Age of the oldest "
+            "pending webhook delivery.\n"
+            "# TYPE medqa_webhook_oldest_pending_seconds gauge\n"
+            "medqa_webhook_oldest_pending_seconds %.3f\n",
+            atomic_load(&metrics__wh_depth),
+            atomic_load(&metrics__wh_oldest_s));
 }
 
 int metrics_render(const struct spec *s, char **out, size_t *len)
@@ -120,6 +162,7 @@ int metrics_render(const struct spec *s, char **out, size_t *len)
             "# TYPE medqa_http_requests_in_flight gauge\n"
             "medqa_http_requests_in_flight %d\n",
             atomic_load(&metrics__in_flight));
+    metrics__render_webhooks(f);
     if (fclose(f) != 0) {
         free(buf);
         return -1;

@@ -1,0 +1,510 @@
+/* handlers/webhooks — /webhooks: partners' endpoints, their secrets and
+ * delivery logs (the deliveries themselves are the worker's,
+ * internal/webhooks).
+ *
+ * Who: a partner key sees and manages only the endpoints it made (another
+ * partner's are a 404, as if they did not exist); an editor all of them.
+ * Every statement takes the caller's key id as "owner", NULL for an
+ * editor, and filters with ($2 IS NULL OR owner_key_id = $2).
+ *
+ * Secrets: made here from OpenSSL's CSPRNG, returned once (create and
+ * rotate answers, with Cache-Control: no-store), and stored only sealed
+ * with WEBHOOK_SECRET_KEY (medqa/webhooks.h). They never reach the
+ * database in clear, a log, or any other answer. POST /webhooks has no
+ * Idempotency-Key: a stored replay would keep the secret in clear. */
+#include "common.h"
+#include "handlers_internal.h"
+
+#include "medqa/auth.h"
+#include "medqa/base.h"
+#include "medqa/config.h"
+#include "medqa/handlers.h"
+#include "medqa/problem.h"
+#include "medqa/webhooks.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+/* The endpoint's representation (alias e). Never the secret. */
+#define WH_ENDPOINT_JSON                                                       \
+    "json_build_object('id', e.id, 'url', e.url, 'events', "                   \
+    "to_json(e.events), "                                                      \
+    "'department', e.department_slug, 'description', e.description, "          \
+    "'enabled', e.enabled, 'disabled_at', mq_ts(e.disabled_at), "              \
+    "'disabled_reason', e.disabled_reason, 'failing_since', "                  \
+    "mq_ts(e.failing_since), 'previous_secret_expires_at', CASE WHEN "         \
+    "e.previous_until > now() THEN mq_ts(e.previous_until) END, "              \
+    "'created_at', mq_ts(e.created_at), 'updated_at', mq_ts(e.updated_at))"
+
+/* A delivery's representation (alias d). Never the body it carries. */
+#define WH_DELIVERY_JSON                                                       \
+    "json_build_object('id', d.id, 'webhook_id', 'msg_' || "                   \
+    "replace(d.id::text, '-', ''), 'type', d.type, 'seq', d.seq, "             \
+    "'status', d.status, 'attempts', d.attempts, 'last_status', "              \
+    "d.last_status, 'last_error', d.last_error, 'next_attempt_at', "           \
+    "mq_ts(d.next_attempt_at), 'last_attempt_at', mq_ts(d.last_attempt_at), "  \
+    "'created_at', mq_ts(d.created_at), 'updated_at', mq_ts(d.updated_at))"
+
+#define WH_OWNED "($2::uuid IS NULL OR e.owner_key_id = $2::uuid)"
+
+enum {
+    WH_CREATE,
+    WH_LIST,
+    WH_GET,
+    WH_PATCH,
+    WH_DELETE,
+    WH_ROTATE,
+    WH_PING,
+    WH_DELIVERIES,
+    WH_REDELIVER,
+    WH_REPLAY,
+};
+
+const struct db_statement webhooks_statements[] = {
+    /* A new endpoint starts at the end of the feed: it gets what happens
+     * from now on (replay reaches back only over its own deliveries). */
+    [WH_CREATE] = {"wh_create",
+                   "INSERT INTO webhook_endpoints AS e (id, owner_key_id, url, "
+                   "events, department_slug, description, secret_sealed, "
+                   "cursor_seq) SELECT $1::uuid, $2::uuid, $3, "
+                   "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5, "
+                   "$6, decode($7, 'hex'), "
+                   "(SELECT coalesce(max(seq), 0) FROM changes) "
+                   "WHERE $5 IS NULL OR EXISTS (SELECT 1 FROM departments "
+                   "WHERE slug = $5) RETURNING " WH_ENDPOINT_JSON "::text",
+                   7},
+    [WH_LIST] = {"wh_list",
+                 "SELECT " WH_ENDPOINT_JSON "::text, e.id::text "
+                 "FROM webhook_endpoints e WHERE " WH_OWNED
+                 " AND e.id > coalesce($1::uuid, "
+                 "'00000000-0000-0000-0000-000000000000') "
+                 "ORDER BY e.id LIMIT $3::int",
+                 3},
+    [WH_GET] = {"wh_get",
+                "SELECT " WH_ENDPOINT_JSON "::text FROM webhook_endpoints e "
+                "WHERE e.id = $1::uuid AND " WH_OWNED,
+                2},
+    /* A JSON merge patch; enabling clears the disabled and failing state,
+     * disabling by hand says so. */
+    [WH_PATCH] =
+        {"wh_patch",
+         "UPDATE webhook_endpoints e SET "
+         "url = coalesce($3::jsonb->>'url', e.url), "
+         "events = CASE WHEN $3::jsonb ? 'events' THEN ARRAY(SELECT "
+         "  jsonb_array_elements_text($3::jsonb->'events')) ELSE e.events END, "
+         "department_slug = CASE WHEN $3::jsonb ? 'department' "
+         "  THEN $3::jsonb->>'department' ELSE e.department_slug END, "
+         "description = CASE WHEN $3::jsonb ? 'description' "
+         "  THEN $3::jsonb->>'description' ELSE e.description END, "
+         "enabled = coalesce(($3::jsonb->>'enabled')::boolean, e.enabled), "
+         "disabled_at = CASE WHEN ($3::jsonb->>'enabled')::boolean THEN NULL "
+         "  WHEN NOT ($3::jsonb->>'enabled')::boolean AND e.enabled "
+         "  THEN now() ELSE e.disabled_at END, "
+         "disabled_reason = CASE WHEN ($3::jsonb->>'enabled')::boolean "
+         "  THEN NULL WHEN NOT ($3::jsonb->>'enabled')::boolean AND e.enabled "
+         "  THEN 'disabled by its owner' ELSE e.disabled_reason END, "
+         "failing_since = CASE WHEN ($3::jsonb->>'enabled')::boolean "
+         "  THEN NULL ELSE e.failing_since END, "
+         "updated_at = now() "
+         "WHERE e.id = $1::uuid AND " WH_OWNED " RETURNING " WH_ENDPOINT_JSON
+         "::text",
+         3},
+    [WH_DELETE] = {"wh_delete",
+                   "DELETE FROM webhook_endpoints e WHERE e.id = $1::uuid AND "
+                   "" WH_OWNED " RETURNING 1",
+                   2},
+    /* The current secret becomes the previous one, which keeps signing
+     * until $4 seconds from now. */
+    [WH_ROTATE] =
+        {"wh_rotate",
+         "UPDATE webhook_endpoints e SET previous_sealed = e.secret_sealed, "
+         "previous_until = now() + make_interval(secs => $4::int), "
+         "secret_sealed = decode($3, 'hex'), updated_at = now() "
+         "WHERE e.id = $1::uuid AND " WH_OWNED
+         " RETURNING mq_ts(e.previous_until)",
+         4},
+    [WH_PING] = {"wh_ping",
+                 "INSERT INTO webhook_deliveries AS d (endpoint_id, type, "
+                 "payload, next_attempt_at) SELECT e.id, 'webhook.ping', "
+                 "json_build_object('type', 'webhook.ping', 'timestamp', "
+                 "mq_ts(now()), 'data', json_build_object('endpoint_id', "
+                 "e.id))::text, now() FROM webhook_endpoints e "
+                 "WHERE e.id = $1::uuid AND " WH_OWNED
+                 " RETURNING " WH_DELIVERY_JSON "::text",
+                 2},
+    [WH_DELIVERIES] = {"wh_deliveries",
+                       "SELECT " WH_DELIVERY_JSON "::text, d.n::text "
+                       "FROM webhook_deliveries d WHERE d.endpoint_id = "
+                       "$1::uuid AND d.n < coalesce($2::bigint, "
+                       "9223372036854775807) ORDER BY d.n DESC LIMIT $3::int",
+                       3},
+    /* A fresh schedule under the same webhook-id. */
+    [WH_REDELIVER] =
+        {"wh_redeliver",
+         "UPDATE webhook_deliveries d SET status = 'pending', attempts = 0, "
+         "next_attempt_at = now(), updated_at = now() "
+         "FROM webhook_endpoints e WHERE d.id = $3::uuid "
+         "AND d.endpoint_id = $1::uuid AND e.id = d.endpoint_id AND " WH_OWNED
+         " RETURNING " WH_DELIVERY_JSON "::text",
+         3},
+    /* Deliveries in flight (pending) are left alone: they are on their
+     * way already. */
+    [WH_REPLAY] =
+        {"wh_replay",
+         "WITH v AS (SELECT e.id FROM webhook_endpoints e "
+         "  WHERE e.id = $1::uuid AND " WH_OWNED "), "
+         "u AS (UPDATE webhook_deliveries d SET status = 'pending', "
+         "  attempts = 0, next_attempt_at = now(), updated_at = now() "
+         "  WHERE d.endpoint_id = (SELECT id FROM v) "
+         "  AND d.created_at >= $3::timestamptz AND d.status <> 'pending' "
+         "  RETURNING 1) "
+         "SELECT (SELECT count(*) FROM v)::text, (SELECT count(*) FROM "
+         "u)::text",
+         3},
+};
+const size_t webhooks_nstatements = ARRAY_SIZE(webhooks_statements);
+
+/* The owner filter: NULL (every endpoint) for an editor, the key's id
+ * otherwise. */
+static const char *wh__owner(const struct request *r)
+{
+    return (r->role & AUTH_ROLE_EDITOR) ? NULL : r->key_id;
+}
+
+static int wh__unconfigured_or_reply(struct request *r)
+{
+    if (r->cfg->webhook_key_set)
+        return REPLY_NONE;
+    return request_problem(r, PROBLEM_UNAVAILABLE, 0,
+                           "Webhooks are not configured on this server "
+                           "(WEBHOOK_SECRET_KEY is not set).",
+                           NULL);
+}
+
+static int wh__refuse(struct request *r, enum problem_kind kind,
+                      const char *pointer, const char *detail)
+{
+    json_t *errors =
+        json_pack("[{s:s, s:s}]", "pointer", pointer, "detail", detail);
+    return request_problem(r, kind, 422, detail, errors);
+}
+
+/* Checks a URL from the body against the SSRF policy; a refusal is a 422
+ * naming /url. A host name that resolves only to refused addresses is
+ * refused now; one that does not resolve yet is accepted (it is checked
+ * again at every delivery). */
+static int wh__url_or_reply(struct request *r, const char *url)
+{
+    const struct config *cfg = r->cfg;
+    struct webhooks_target t;
+    char reason[200], addr[64];
+
+    if (webhooks_url_check(url, cfg->webhook_allow_http,
+                           cfg->webhook_allow_private, &t, reason,
+                           sizeof(reason)) != 0)
+        return wh__refuse(r, PROBLEM_INVALID, "/url", reason);
+    if (!t.literal && !cfg->webhook_allow_private &&
+        webhooks_resolve(&t, false, addr, sizeof(addr), reason,
+                         sizeof(reason)) == 1)
+        return wh__refuse(r, PROBLEM_INVALID, "/url",
+                          "The URL's host resolves only to loopback, "
+                          "private, link-local or multicast addresses.");
+    return REPLY_NONE;
+}
+
+/* A new secret, sealed for endpoint `id` as hex for the statement. */
+static int wh__new_secret(const struct request *r, const char *id,
+                          char text[WEBHOOKS_SECRET_TEXT_LEN],
+                          char hex[2 * WEBHOOKS_SEALED_LEN + 1])
+{
+    unsigned char key[WEBHOOKS_KEY_LEN];
+    unsigned char sealed[WEBHOOKS_SEALED_LEN];
+    int rc = -1;
+
+    if (webhooks_secret_new(key, text) == 0 &&
+        webhooks_seal(r->cfg->webhook_key, id, key, sealed) == 0) {
+        base_hex(sealed, sizeof(sealed), hex);
+        rc = 0;
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
+/* Replies with `json` (the first column of res) plus the secret, never
+ * stored anywhere on the way. Frees res. */
+static int wh__reply_with_secret(struct request *r, unsigned status,
+                                 PGresult *res, const char *field,
+                                 const char *secret)
+{
+    json_error_t err;
+    json_t *o = json_loads(PQgetvalue(res, 0, 0), 0, &err);
+    int rc;
+
+    PQclear(res);
+    if (o == NULL)
+        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+    json_object_set_new(o, field, json_string(secret));
+    r->no_etag = true;
+    request_add_header(r, "Cache-Control", "no-store");
+    rc = request_reply_jansson(r, status, o);
+    json_decref(o);
+    return rc;
+}
+
+int handle_create_webhook(struct request *r)
+{
+    char id[37], text[WEBHOOKS_SECRET_TEXT_LEN];
+    char hex[2 * WEBHOOKS_SEALED_LEN + 1];
+    char location[512];
+    uuid_t u;
+    PGresult *res = NULL;
+    char *events = NULL;
+    int rc;
+
+    if (wh__unconfigured_or_reply(r) != REPLY_NONE)
+        return REPLY_QUEUED;
+    const char *url = json_string_value(json_object_get(r->body, "url"));
+    if (wh__url_or_reply(r, url) != REPLY_NONE)
+        return REPLY_QUEUED;
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return REPLY_QUEUED;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, id);
+    events = json_dumps(json_object_get(r->body, "events"), JSON_COMPACT);
+    if (events == NULL || wh__new_secret(r, id, text, hex) != 0) {
+        free(events);
+        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+    }
+    const char *params[7] = {
+        id,
+        r->key_id[0] ? r->key_id : NULL,
+        url,
+        events,
+        json_string_value(json_object_get(r->body, "department")),
+        json_string_value(json_object_get(r->body, "description")),
+        hex};
+    rc = db_query(c, &webhooks_statements[WH_CREATE], params, false, &res);
+    free(events);
+    if (rc != DB_OK) {
+        OPENSSL_cleanse(text, sizeof(text));
+        return hx_sql_error(r, c, rc);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        OPENSSL_cleanse(text, sizeof(text));
+        return wh__refuse(r, PROBLEM_UNKNOWN_REFERENCE, "/department",
+                          "No department has this slug.");
+    }
+    snprintf(location, sizeof(location), "%s/webhooks/%s",
+             r->cfg->public_base_url, id);
+    request_add_header(r, "Location", location);
+    rc = wh__reply_with_secret(r, 201, res, "secret", text);
+    OPENSSL_cleanse(text, sizeof(text));
+    return rc;
+}
+
+int handle_list_webhooks(struct request *r)
+{
+    int limit = hx_limit(r);
+    char limit_text[16];
+    struct cursor cur;
+    PGresult *res = NULL;
+
+    if (hx_cursor(r, "id", 1, &cur) != 0)
+        return REPLY_QUEUED;
+    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
+    const char *params[3] = {cur.nkeys == 1 ? cur.keys[0] : NULL, wh__owner(r),
+                             limit_text};
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return REPLY_QUEUED;
+    int rc = db_query(c, &webhooks_statements[WH_LIST], params, true, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    r->private_data = true;
+    return hx_reply_page(r, res, limit, "id", 1);
+}
+
+int handle_get_webhook(struct request *r)
+{
+    const char *params[2] = {request_param_str(r, "id"), wh__owner(r)};
+
+    r->private_data = true;
+    return hx_get_one(r, &webhooks_statements[WH_GET], params,
+                      "No webhook endpoint with this id.");
+}
+
+int handle_patch_webhook(struct request *r)
+{
+    const char *url = json_string_value(json_object_get(r->body, "url"));
+    PGresult *res = NULL;
+
+    if (url != NULL && wh__url_or_reply(r, url) != REPLY_NONE)
+        return REPLY_QUEUED;
+    const char *params[3] = {request_param_str(r, "id"), wh__owner(r),
+                             r->raw_body};
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return REPLY_QUEUED;
+    int rc = db_query(c, &webhooks_statements[WH_PATCH], params, false, &res);
+    if (rc != DB_OK) {
+        if (strcmp(db_sqlstate(c), "23503") == 0)
+            return wh__refuse(r, PROBLEM_UNKNOWN_REFERENCE, "/department",
+                              "No department has this slug.");
+        return hx_sql_error(r, c, rc);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return request_problem(r, PROBLEM_NOT_FOUND, 0,
+                               "No webhook endpoint with this id.", NULL);
+    }
+    r->private_data = true;
+    return request_reply_pg(r, 200, res);
+}
+
+/* Runs a statement over one endpoint the caller may manage; 404 when it
+ * returns no row. On REPLY_NONE *out holds the result. */
+static int wh__one_or_reply(struct request *r, int st,
+                            const char *const *params, PGresult **out)
+{
+    struct db_conn *c = hx_conn(r);
+
+    *out = NULL;
+    if (c == NULL)
+        return REPLY_QUEUED;
+    int rc = db_query(c, &webhooks_statements[st], params, false, out);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    if (PQntuples(*out) == 0) {
+        PQclear(*out);
+        *out = NULL;
+        return request_problem(r, PROBLEM_NOT_FOUND, 0,
+                               "No such webhook endpoint or delivery.", NULL);
+    }
+    return REPLY_NONE;
+}
+
+int handle_delete_webhook(struct request *r)
+{
+    const char *params[2] = {request_param_str(r, "id"), wh__owner(r)};
+    PGresult *res = NULL;
+
+    if (wh__one_or_reply(r, WH_DELETE, params, &res) != REPLY_NONE)
+        return REPLY_QUEUED;
+    PQclear(res);
+    return request_reply_empty(r, 204);
+}
+
+int handle_rotate_webhook_secret(struct request *r)
+{
+    const char *id = request_param_str(r, "id");
+    char text[WEBHOOKS_SECRET_TEXT_LEN];
+    char hex[2 * WEBHOOKS_SEALED_LEN + 1];
+    char overlap[16];
+    PGresult *res = NULL;
+
+    if (wh__unconfigured_or_reply(r) != REPLY_NONE)
+        return REPLY_QUEUED;
+    if (wh__new_secret(r, id, text, hex) != 0)
+        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+    snprintf(overlap, sizeof(overlap), "%u",
+             r->cfg->webhook_rotation_overlap_s);
+    const char *params[4] = {id, wh__owner(r), hex, overlap};
+    if (wh__one_or_reply(r, WH_ROTATE, params, &res) != REPLY_NONE) {
+        OPENSSL_cleanse(text, sizeof(text));
+        return REPLY_QUEUED;
+    }
+    json_t *o = json_pack("{s:s, s:s}", "secret", text,
+                          "previous_secret_expires_at", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    OPENSSL_cleanse(text, sizeof(text));
+    if (o == NULL)
+        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+    r->no_etag = true;
+    request_add_header(r, "Cache-Control", "no-store");
+    int rc = request_reply_jansson(r, 200, o);
+    json_decref(o);
+    return rc;
+}
+
+int handle_ping_webhook(struct request *r)
+{
+    const char *params[2] = {request_param_str(r, "id"), wh__owner(r)};
+    PGresult *res = NULL;
+
+    if (wh__one_or_reply(r, WH_PING, params, &res) != REPLY_NONE)
+        return REPLY_QUEUED;
+    r->no_etag = true;
+    return request_reply_pg(r, 202, res);
+}
+
+int handle_list_webhook_deliveries(struct request *r)
+{
+    const char *id = request_param_str(r, "id");
+    const char *gp[2] = {id, wh__owner(r)};
+    int limit = hx_limit(r);
+    char limit_text[16];
+    struct cursor cur;
+    PGresult *res = NULL;
+
+    if (hx_cursor(r, "n", 1, &cur) != 0)
+        return REPLY_QUEUED;
+    /* The endpoint first: someone else's is a 404, not an empty log. */
+    if (wh__one_or_reply(r, WH_GET, gp, &res) != REPLY_NONE)
+        return REPLY_QUEUED;
+    PQclear(res);
+    res = NULL;
+    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
+    const char *params[3] = {id, cur.nkeys == 1 ? cur.keys[0] : NULL,
+                             limit_text};
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return REPLY_QUEUED;
+    int rc =
+        db_query(c, &webhooks_statements[WH_DELIVERIES], params, true, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    r->private_data = true;
+    return hx_reply_page(r, res, limit, "n", 1);
+}
+
+int handle_redeliver_webhook_delivery(struct request *r)
+{
+    const char *params[3] = {request_param_str(r, "id"), wh__owner(r),
+                             request_param_str(r, "delivery_id")};
+    PGresult *res = NULL;
+
+    if (wh__one_or_reply(r, WH_REDELIVER, params, &res) != REPLY_NONE)
+        return REPLY_QUEUED;
+    r->no_etag = true;
+    return request_reply_pg(r, 202, res);
+}
+
+int handle_replay_webhook(struct request *r)
+{
+    const char *params[3] = {request_param_str(r, "id"), wh__owner(r),
+                             request_param_str(r, "since")};
+    PGresult *res = NULL;
+    char body[64];
+
+    struct db_conn *c = hx_conn(r);
+    if (c == NULL)
+        return REPLY_QUEUED;
+    int rc = db_query(c, &webhooks_statements[WH_REPLAY], params, false, &res);
+    if (rc != DB_OK)
+        return hx_sql_error(r, c, rc);
+    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+        PQclear(res);
+        return request_problem(r, PROBLEM_NOT_FOUND, 0,
+                               "No webhook endpoint with this id.", NULL);
+    }
+    int n = snprintf(body, sizeof(body), "{\"requeued\":%s}",
+                     PQgetvalue(res, 0, 1));
+    PQclear(res);
+    r->no_etag = true;
+    return request_reply_json(r, 202, body, (size_t)n);
+}
