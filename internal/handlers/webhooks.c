@@ -66,16 +66,18 @@ enum {
 const struct db_statement webhooks_statements[] = {
     /* A new endpoint starts at the end of the feed: it gets what happens
      * from now on (replay reaches back only over its own deliveries). */
-    [WH_CREATE] = {"wh_create",
-                   "INSERT INTO webhook_endpoints AS e (id, owner_key_id, url, "
-                   "events, department_slug, description, secret_sealed, "
-                   "cursor_seq) SELECT $1::uuid, $2::uuid, $3, "
-                   "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5, "
-                   "$6, decode($7, 'hex'), "
-                   "(SELECT coalesce(max(seq), 0) FROM changes) "
-                   "WHERE $5 IS NULL OR EXISTS (SELECT 1 FROM departments "
-                   "WHERE slug = $5) RETURNING " WH_ENDPOINT_JSON "::text",
-                   7},
+    [WH_CREATE] =
+        {"wh_create",
+         "INSERT INTO webhook_endpoints AS e (id, owner_key_id, url, "
+         "events, department_slug, description, secret_sealed, "
+         "cursor_seq) SELECT $1::uuid, $2::uuid, $3::text, "
+         "ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), "
+         "$5::text, $6::text, decode($7::text, 'hex'), "
+         "(SELECT coalesce(max(seq), 0) FROM changes) "
+         "WHERE $5::text IS NULL OR EXISTS (SELECT 1 FROM "
+         "departments WHERE slug = $5::text) RETURNING " WH_ENDPOINT_JSON
+         "::text",
+         7},
     [WH_LIST] = {"wh_list",
                  "SELECT " WH_ENDPOINT_JSON "::text, e.id::text "
                  "FROM webhook_endpoints e WHERE " WH_OWNED
@@ -122,7 +124,7 @@ const struct db_statement webhooks_statements[] = {
         {"wh_rotate",
          "UPDATE webhook_endpoints e SET previous_sealed = e.secret_sealed, "
          "previous_until = now() + make_interval(secs => $4::int), "
-         "secret_sealed = decode($3, 'hex'), updated_at = now() "
+         "secret_sealed = decode($3::text, 'hex'), updated_at = now() "
          "WHERE e.id = $1::uuid AND " WH_OWNED
          " RETURNING mq_ts(e.previous_until)",
          4},

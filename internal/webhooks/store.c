@@ -18,25 +18,26 @@
     "CASE WHEN x.type LIKE 'question.%' THEN "                                 \
     "  CASE WHEN x.type = 'question.deleted' OR x.q_id IS NULL "               \
     "       OR x.q_deleted THEN json_build_object('seq', x.seq, 'id', "        \
-    "       x.entity_id, 'url', $2 || '/questions/' || x.entity_id) "          \
+    "       x.entity_id, 'url', $2::text || '/questions/' || x.entity_id) "    \
     "  ELSE json_build_object('seq', x.seq, 'id', x.entity_id, 'url', "        \
-    "       $2 || '/questions/' || x.entity_id, 'title', x.q_title, "          \
+    "       $2::text || '/questions/' || x.entity_id, 'title', x.q_title, "    \
     "       'department', x.dept, 'language', x.q_language, 'state', "         \
     "       x.q_state, 'updated_at', mq_ts(x.q_updated)) END "                 \
     "WHEN x.type LIKE 'reply.%' THEN "                                         \
     "  CASE WHEN x.type = 'reply.deleted' OR x.r_id IS NULL OR x.r_deleted "   \
     "       THEN json_build_object('seq', x.seq, 'id', x.entity_id, 'url', "   \
-    "       $2 || '/replies/' || x.entity_id) "                                \
+    "       $2::text || '/replies/' || x.entity_id) "                          \
     "  ELSE json_build_object('seq', x.seq, 'id', x.entity_id, 'url', "        \
-    "       $2 || '/replies/' || x.entity_id, 'question_id', x.r_question, "   \
+    "       $2::text || '/replies/' || x.entity_id, 'question_id', "           \
+    "x.r_question, "                                                           \
     "       'kind', x.r_kind, 'department', x.dept, 'updated_at', "            \
     "       mq_ts(x.r_updated)) END "                                          \
     "ELSE "                                                                    \
     "  CASE WHEN x.type = 'topic.deleted' OR x.t_slug IS NULL OR x.t_deleted " \
     "       THEN json_build_object('seq', x.seq, 'id', x.entity_id, 'url', "   \
-    "       $2 || '/topics/' || x.entity_id) "                                 \
+    "       $2::text || '/topics/' || x.entity_id) "                           \
     "  ELSE json_build_object('seq', x.seq, 'id', x.entity_id, 'url', "        \
-    "       $2 || '/topics/' || x.entity_id, 'name', x.t_name, "               \
+    "       $2::text || '/topics/' || x.entity_id, 'name', x.t_name, "         \
     "       'department', x.dept) END "                                        \
     "END)::text"
 
@@ -133,7 +134,7 @@ const struct db_statement webhooks__statements[] = {
          "WITH d AS (UPDATE webhook_deliveries SET "
          "  status = CASE WHEN $4::bigint IS NULL THEN 'failed' "
          "    ELSE 'pending' END, "
-         "  last_status = $2::int, last_error = left($3, 200), "
+         "  last_status = $2::int, last_error = left($3::text, 200), "
          "  next_attempt_at = CASE WHEN $4::bigint IS NULL THEN NULL ELSE "
          "    now() + make_interval(secs => $4::bigint / 1000.0) END, "
          "  updated_at = now() WHERE id = $1::uuid RETURNING endpoint_id) "
