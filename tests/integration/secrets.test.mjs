@@ -1,16 +1,22 @@
 // Secrets stay secret: a varied session (keys made, questions asked with
 // contact e-mails, edits, replies, the feed, and many requests that fail on
 // purpose), then every response — status line, headers and body — and
-// medqa's own log are scanned for each contact e-mail and each API key
-// text, and the responses for SQL error text and 500s.
+// medqa's own log are scanned for each contact e-mail, each API key text
+// and each webhook signing secret (allowed only in the answers that create
+// or rotate it; also looked for in /changes and in the deliveries a
+// loopback receiver got), and the responses for SQL error text and 500s.
 //
 // Operations exercised: createQuestion, getQuestion, listQuestions,
 // patchQuestion, createReply, listQuestionReplies, listReplies,
-// listChanges, createTopic, listTopics. Status codes provoked: 400, 401,
+// listChanges, createTopic, listTopics, createWebhook, rotateWebhookSecret,
+// getWebhook, listWebhooks, patchWebhook, pingWebhook,
+// listWebhookDeliveries. Status codes provoked: 400, 401,
 // 403, 404, 409, 412, 413, 415, 422 (one scan test each for e-mails,
 // keys, SQL text and 500s, plus the CLI's own output).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { startMedqa, req, raw, createDb, runMedqa, dbUrl } from './lib/medqa.mjs';
 import {
   IDS, seedDemo, revokeKeyNamed, auth, questionInput, oversized,
@@ -37,6 +43,13 @@ const EMAILS = [
   'only-in-a-query@example.org',
 ];
 let wrongSecretKey;
+// webhooks: the signing secrets shown by createWebhook and
+// rotateWebhookSecret (the only responses allowed to carry them), the
+// sealing key, and what the loopback receiver got.
+const WEBHOOK_KEY = randomBytes(32).toString('base64');
+const webhookSecrets = [];
+const delivered = [];
+let hookServer;
 
 function record(label, r) {
   responses.push({ label, status: r.status, text: r.text, headers: [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n') });
@@ -53,7 +66,19 @@ function recordRaw(label, text) {
 before(async () => {
   db = createDb();
   await seedDemo(db);
-  m = await startMedqa({ db });
+  m = await startMedqa({
+    db,
+    env: {
+      WEBHOOK_SECRET_KEY: WEBHOOK_KEY, WEBHOOK_ALLOW_HTTP: '1',
+      WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_POLL_INTERVAL_MS: '50',
+    },
+  });
+  hookServer = http.createServer((q, res) => {
+    let body = '';
+    q.on('data', (d) => { body += d; });
+    q.on('end', () => { delivered.push(JSON.stringify(q.headers) + body); res.end(); });
+  });
+  await new Promise((r) => hookServer.listen(0, '127.0.0.1', r));
   for (const [name, role, doctor] of [['app', 'app'], ['editor', 'editor'], ['partner', 'partner'],
     ['lan', 'doctor', IDS.lan], ['revoked', 'app']]) {
     const args = ['keys', 'create', '--role', role, '--name', `secrets-${name}`];
@@ -67,13 +92,36 @@ before(async () => {
   const k = keys.app;
   wrongSecretKey = k.slice(0, 16) + [...k.slice(16)].reverse().join('');
   await session();
-  await new Promise((r) => setTimeout(r, 100)); // let the last access-log lines land
+  // Let the webhook worker deliver the session's events.
+  for (let i = 0; i < 100 && delivered.length < 10; i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300)); // let the last log lines land
 });
-after(async () => { await m.stop(); });
+after(async () => {
+  hookServer.closeAllConnections();
+  hookServer.close();
+  await m.stop();
+});
 
 async function session() {
   const { app, editor, partner, lan, revoked } = keys;
   const [e1, e2, e3, e4, eFail, eJson, eConflict, ePlain, eStale, eForbidden, eQuery] = EMAILS;
+
+  // Webhook endpoints: secrets shown on create and rotate only.
+  const hookUrl = `http://127.0.0.1:${hookServer.address().port}/hook`;
+  const w1 = await call('webhook secret shown: create', '/webhooks', { method: 'POST', headers: auth(partner), json: { url: hookUrl, events: ['*'] } });
+  assert.equal(w1.status, 201, w1.text);
+  webhookSecrets.push(w1.body.secret);
+  const w2 = await call('webhook secret shown: create by editor', '/webhooks', { method: 'POST', headers: auth(editor), json: { url: hookUrl, events: ['question.created'], department: 'neurology' } });
+  webhookSecrets.push(w2.body.secret);
+  const rot = await call('webhook secret shown: rotate', `/webhooks/${w1.body.id}/rotate-secret`, { method: 'POST', headers: auth(partner) });
+  assert.equal(rot.status, 200, rot.text);
+  webhookSecrets.push(rot.body.secret);
+  await call('webhook get', `/webhooks/${w1.body.id}`, { headers: auth(partner) });
+  await call('webhook list', '/webhooks', { headers: auth(editor) });
+  await call('webhook patch', `/webhooks/${w2.body.id}`, { method: 'PATCH', headers: auth(editor), json: { description: 'x' } });
+  await call('webhook ping', `/webhooks/${w1.body.id}/ping`, { method: 'POST', headers: auth(partner) });
+  await call('webhook 404 other partner', `/webhooks/${w2.body.id}`, { headers: auth(partner) });
+  await call('webhook 422 url', '/webhooks', { method: 'POST', headers: auth(partner), json: { url: 'ftp://127.0.0.1/', events: ['*'] } });
 
   // Questions with contact e-mails, one of them retried.
   const q1 = await call('create q1', '/questions', { method: 'POST', headers: auth(app), json: questionInput({ contact_email: e1 }) });
@@ -155,6 +203,8 @@ async function session() {
   await call('sql doctor uuid', `/questions?doctor=${encodeURIComponent("' OR 1=1 --")}`, {});
   await call('sql if-match', `/questions/${id1}`, { method: 'PATCH', headers: auth(editor, { 'if-match': `"'}{\\"` }), json: { title: 'x' } });
   await call('sql idempotency', '/questions', { method: 'POST', headers: auth(app, { 'idempotency-key': "'; SELECT 1; --" }), json: questionInput() });
+  await call('webhook deliveries', `/webhooks/${w1.body.id}/deliveries?limit=100`, { headers: auth(partner) });
+  await call('webhook metrics', '/metrics', {});
   await call('sql reply to bad id', '/questions/6e7f54b8-8664-4b88-b277-9db737165f8x/replies', { method: 'POST', headers: auth(lan), json: { body: 'x' } });
 }
 
@@ -210,4 +260,42 @@ test('no response carries SQL error text', () => {
 test('no request of the session ended in a 500', () => {
   const bad = responses.filter((r) => r.status >= 500 || r.status === 0).map((r) => `${r.label}: ${r.status} ${r.text.slice(0, 200)}`);
   assert.deepEqual(bad, []);
+});
+
+test('webhook secrets appear only in the answers that create or rotate them', () => {
+  assert.equal(webhookSecrets.length, 3);
+  assert.ok(delivered.length >= 10, `only ${delivered.length} deliveries`);
+  for (const r of responses) {
+    if (r.label.startsWith('webhook secret shown:')) continue;
+    for (const s of webhookSecrets) {
+      const raw = s.slice(6);
+      assert.ok(!r.text.includes(raw) && !r.headers.includes(raw), `${r.label} shows a webhook secret`);
+      assert.ok(!r.text.includes(Buffer.from(raw, 'base64').toString('hex')), `${r.label} shows a secret as hex`);
+    }
+    assert.ok(!r.text.includes(WEBHOOK_KEY), `${r.label} shows WEBHOOK_SECRET_KEY`);
+  }
+  for (const r of responses.filter((x) => x.label.startsWith('webhook secret shown:'))) {
+    assert.match(r.headers, /cache-control: no-store/i, `${r.label} may be cached`);
+  }
+});
+
+test("medqa's log, /changes and the deliveries carry no webhook secret", () => {
+  const log = m.logs();
+  assert.match(log, /"msg":"webhook attempt"/);
+  const feeds = responses.filter((r) => r.label.startsWith('changes')).map((r) => r.text).join('');
+  assert.ok(feeds.length > 0);
+  for (const s of webhookSecrets) {
+    const raw = s.slice(6);
+    assert.ok(!log.includes(raw), 'log shows a webhook secret');
+    assert.ok(!feeds.includes(raw), '/changes shows a webhook secret');
+    for (const d of delivered) assert.ok(!d.includes(raw), 'a delivery carries its secret');
+  }
+  assert.ok(!log.includes(WEBHOOK_KEY), 'log shows WEBHOOK_SECRET_KEY');
+  // Nor the signatures (a signature is not a secret, but the issue keeps
+  // them out of the log too).
+  for (const d of delivered) {
+    const sig = /"webhook-signature":"v1,([^" ]+)/.exec(d);
+    assert.ok(sig, 'a delivery without a signature');
+    assert.ok(!log.includes(sig[1]), 'log shows a signature');
+  }
 });
