@@ -409,8 +409,16 @@ int handle_rotate_webhook_secret(struct request *r)
     char overlap[16];
     PGresult *res = NULL;
 
-    if (wh__unconfigured_or_reply(r) != REPLY_NONE)
-        return REPLY_QUEUED;
+    if (!r->cfg->webhook_key_set) {
+        /* Someone else's or a missing endpoint is a 404 whatever the
+         * configuration; only an existing one learns that rotation is
+         * off. */
+        const char *gp[2] = {id, wh__owner(r)};
+        if (wh__one_or_reply(r, WH_GET, gp, &res) != REPLY_NONE)
+            return REPLY_QUEUED;
+        PQclear(res);
+        return wh__unconfigured_or_reply(r);
+    }
     if (wh__new_secret(r, id, text, hex) != 0)
         return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
     snprintf(overlap, sizeof(overlap), "%u",

@@ -41,6 +41,13 @@
     "       'department', x.dept) END "                                        \
     "END)::text"
 
+/* An endpoint belongs to the key that made it: once that key is revoked,
+ * nothing more is fanned out or sent to it (it resumes if an operator
+ * moves it to another key). */
+#define WEBHOOKS__OWNER_LIVE                                                   \
+    "(e.owner_key_id IS NULL OR EXISTS (SELECT 1 FROM api_keys k "             \
+    "WHERE k.id = e.owner_key_id AND k.revoked_at IS NULL))"
+
 const struct db_statement webhooks__statements[] = {
     /* Endpoints whose cursor is behind the feed, locked for this
      * transaction; another instance skips them (and fans them out next
@@ -49,6 +56,7 @@ const struct db_statement webhooks__statements[] = {
         {"wh_fanout_lock",
          "SELECT e.id::text FROM webhook_endpoints e WHERE e.enabled AND "
          "e.cursor_seq < (SELECT coalesce(max(seq), 0) FROM changes) "
+         "AND " WEBHOOKS__OWNER_LIVE " "
          "ORDER BY e.id LIMIT 50 FOR UPDATE SKIP LOCKED",
          0},
     /* One batch of events after the endpoint's cursor: a delivery for
@@ -104,7 +112,8 @@ const struct db_statement webhooks__statements[] = {
          "WITH due AS (SELECT d.id FROM webhook_deliveries d "
          "  JOIN webhook_endpoints e ON e.id = d.endpoint_id "
          "  WHERE d.status = 'pending' AND d.next_attempt_at <= now() "
-         "  AND e.enabled ORDER BY d.next_attempt_at, d.n LIMIT $1::int "
+         "  AND e.enabled AND " WEBHOOKS__OWNER_LIVE
+         "  ORDER BY d.next_attempt_at, d.n LIMIT $1::int "
          "  FOR UPDATE OF d SKIP LOCKED) "
          "UPDATE webhook_deliveries d SET attempts = d.attempts + 1, "
          "  next_attempt_at = now() + make_interval(secs => $2::int), "

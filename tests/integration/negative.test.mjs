@@ -101,7 +101,9 @@ function breakers(schema, { text = false } = {}) {
     const item = deref(s.items) || {};
     const good = validValue(item);
     if (!text) out.push({ what: 'wrong type', value: 'x' });
-    if (item.enum) out.push({ what: 'item not in enum', value: text ? 'bogus' : ['bogus'] });
+    // In a JSON body the error names the item (/events/0), which the
+    // per-item cases of bodyCases() cover; here only for text lists.
+    if (item.enum) out.push({ what: 'item not in enum', value: text ? 'bogus' : ['bogus'], item: !text });
     else if (!text) for (const b of breakers(item)) out.push({ what: `item ${b.what}`, value: [b.value], item: true });
     if (s.uniqueItems) out.push({ what: 'duplicate items', value: text ? `${good},${good}` : [good, good] });
     if (s.maxItems !== undefined) {

@@ -295,6 +295,17 @@ const WRITES = [
   ['patchTopic', 'PATCH', '/topics/no-such-topic-zz', ['editor'], { name: 'x' }],
   ['deleteTopic', 'DELETE', '/topics/no-such-topic-zz', ['editor']],
   ['listChanges', 'GET', '/changes', ['partner', 'editor']],
+  // webhooks (issue 13): a partner manages its own endpoints, an editor all.
+  ['listWebhooks', 'GET', '/webhooks', ['partner', 'editor']],
+  ['createWebhook', 'POST', '/webhooks', ['partner', 'editor'], { nope: 1 }],
+  ['getWebhook', 'GET', `/webhooks/${NO_SUCH_ID}`, ['partner', 'editor']],
+  ['patchWebhook', 'PATCH', `/webhooks/${NO_SUCH_ID}`, ['partner', 'editor'], { enabled: true }],
+  ['deleteWebhook', 'DELETE', `/webhooks/${NO_SUCH_ID}`, ['partner', 'editor']],
+  ['rotateWebhookSecret', 'POST', `/webhooks/${NO_SUCH_ID}/rotate-secret`, ['partner', 'editor']],
+  ['pingWebhook', 'POST', `/webhooks/${NO_SUCH_ID}/ping`, ['partner', 'editor']],
+  ['listWebhookDeliveries', 'GET', `/webhooks/${NO_SUCH_ID}/deliveries`, ['partner', 'editor']],
+  ['redeliverWebhookDelivery', 'POST', `/webhooks/${NO_SUCH_ID}/deliveries/${NO_SUCH_ID}/redeliver`, ['partner', 'editor']],
+  ['replayWebhook', 'POST', `/webhooks/${NO_SUCH_ID}/replay?since=2026-01-01T00:00:00Z`, ['partner', 'editor']],
 ];
 
 test('API5: the role matrix of the spec is the designed one', () => {

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { startMedqa, req, assertProblem, createDb, psql } from './lib/medqa.mjs';
 import {
-  IDS, seedDemo, createKey, auth, createQuestion, createReply, questionInput, TS, UUID,
+  IDS, seedDemo, createKey, revokeKeyNamed, auth, createQuestion, createReply, TS, UUID,
 } from './lib/fixtures.mjs';
 
 const KEY = randomBytes(32).toString('base64');
@@ -320,7 +320,8 @@ test('writes reach the receiver signed; the reference library accepts them and r
 
 test('after rotate-secret both the old and the new secret verify during the overlap', async () => {
   const rcv = await receiver();
-  const ep = await createEndpoint(m.base, partner, { url: rcv.url, events: ['question.created'] });
+  // A host name this time: resolved at delivery, checked, and pinned.
+  const ep = await createEndpoint(m.base, partner, { url: rcv.url.replace('127.0.0.1', 'localhost'), events: ['question.created'] });
   const rot = await req(m.base, `/webhooks/${ep.id}/rotate-secret`, { method: 'POST', headers: auth(partner) });
   assert.equal(rot.status, 200, rot.text);
   assert.notEqual(rot.body.secret, ep.secret);
@@ -464,5 +465,19 @@ test('secrets are stored sealed, never in clear', async () => {
   const idem = psql(m.db, "SELECT count(*) FROM idempotency_keys WHERE body LIKE '%whsec_%'");
   assert.equal(idem, '0');
   await req(m.base, `/webhooks/${ep.id}`, { method: 'DELETE', headers: auth(partner) });
+  await rcv.down();
+});
+
+test("a revoked key's endpoints receive nothing more", async () => {
+  const rcv = await receiver();
+  const k = await createKey(m.db, 'partner', { name: 'webhooks-revoked-partner' });
+  const ep = await createEndpoint(m.base, k, { url: rcv.url, events: ['question.created'] });
+  await createQuestion(m.base, app);
+  await waitFor('the first delivery', () => rcv.got.length >= 1);
+  verify(ep.secret, rcv.got[0]);
+  await revokeKeyNamed(m.db, 'webhooks-revoked-partner');
+  await createQuestion(m.base, app);
+  await sleep(1000);
+  assert.equal(rcv.got.length, 1);
   await rcv.down();
 });
