@@ -389,7 +389,7 @@ test('410 disables after one attempt; 429 with Retry-After: 2 waits 2 s; a hangi
   for (const r of [gone, busy, hang]) await r.down();
 });
 
-test('receiver down then up: 200 events arrive exactly once across two instances on one database', async () => {
+test('receiver down then up: 200 events arrive exactly once across two instances on one database', async (t) => {
   const d = createDb();
   await seedDemo(d);
   const env = { ...ENV, WEBHOOK_RETRY_SCALE: '1000' };
@@ -420,6 +420,7 @@ test('receiver down then up: 200 events arrive exactly once across two instances
   // Both instances delivered (the work was shared, not duplicated).
   const attempts = (s) => s.logs().split('\n').filter((l) => l.includes('"msg":"webhook attempt"') && l.includes('"outcome":"succeeded"')).length;
   assert.equal(attempts(a) + attempts(b), 200);
+  t.diagnostic(`successful attempts: instance a ${attempts(a)}, instance b ${attempts(b)}`);
   assert.equal(psql(d, "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"), '200');
   await rcv.down();
 });
@@ -479,5 +480,61 @@ test("a revoked key's endpoints receive nothing more", async () => {
   await createQuestion(m.base, app);
   await sleep(1000);
   assert.equal(rcv.got.length, 1);
+  await rcv.down();
+});
+
+test('the last attempt marks a delivery failed; an endpoint failing for WEBHOOK_DISABLE_AFTER is disabled', async () => {
+  const d = createDb();
+  await seedDemo(d);
+  // 1 000 000: the whole schedule takes a fraction of a second.
+  const s = await startMedqa({ db: d, env: { ...ENV, WEBHOOK_RETRY_SCALE: '1000000', WEBHOOK_DISABLE_AFTER: '2' } });
+  started.push(s);
+  const [ed, ap] = await Promise.all([createKey(d, 'editor'), createKey(d, 'app')]);
+  const rcv = await receiver((rec, res) => { res.statusCode = 500; res.end(); });
+  const ep = await createEndpoint(s.base, ed, { url: rcv.url, events: ['question.created'] });
+  await createQuestion(s.base, ap);
+  await waitFor('the delivery to fail', async () => (await req(s.base, `/webhooks/${ep.id}/deliveries`, { headers: auth(ed) })).body.data[0]?.status === 'failed');
+  const first = (await req(s.base, `/webhooks/${ep.id}/deliveries`, { headers: auth(ed) })).body.data[0];
+  assert.equal(first.attempts, 8);
+  assert.equal(first.last_status, 500);
+  assert.equal(first.next_attempt_at, null);
+  assert.equal(rcv.got.length, 8);
+  assert.equal(new Set(rcv.got.map((g) => g.headers['webhook-id'])).size, 1);
+  const g1 = await req(s.base, `/webhooks/${ep.id}`, { headers: auth(ed) });
+  assert.equal(g1.body.enabled, true);
+  assert.match(g1.body.failing_since, TS);
+  await sleep(2200);
+  await createQuestion(s.base, ap);
+  await waitFor('the endpoint to be disabled', async () => (await req(s.base, `/webhooks/${ep.id}`, { headers: auth(ed) })).body.enabled === false);
+  const g2 = await req(s.base, `/webhooks/${ep.id}`, { headers: auth(ed) });
+  assert.match(g2.body.disabled_at, TS);
+  assert.match(g2.body.disabled_reason, /every delivery has failed since \d{4}-/);
+  // Back on by hand: the failing state is cleared.
+  const on = await req(s.base, `/webhooks/${ep.id}`, { method: 'PATCH', headers: auth(ed), json: { enabled: true } });
+  assert.equal(on.body.enabled, true);
+  assert.equal(on.body.failing_since, null);
+  assert.equal(on.body.disabled_reason, null);
+  await req(s.base, `/webhooks/${ep.id}`, { method: 'DELETE', headers: auth(ed) });
+  await rcv.down();
+});
+
+test('deliveries older than WEBHOOK_RETENTION_DAYS are pruned by the worker', async () => {
+  const d = createDb();
+  await seedDemo(d);
+  const s = await startMedqa({ db: d, env: ENV });
+  const [ed, ap] = await Promise.all([createKey(d, 'editor'), createKey(d, 'app')]);
+  const rcv = await receiver();
+  const ep = await createEndpoint(s.base, ed, { url: rcv.url, events: ['question.created'] });
+  await createQuestion(s.base, ap);
+  await createQuestion(s.base, ap);
+  await waitFor('two deliveries', () => rcv.got.length >= 2);
+  await s.stop();
+  psql(d, `UPDATE webhook_deliveries SET created_at = now() - interval '3 days' WHERE n = (SELECT min(n) FROM webhook_deliveries)`);
+  // The worker prunes when it starts, then every ten minutes.
+  const s2 = await startMedqa({ db: d, env: { ...ENV, WEBHOOK_RETENTION_DAYS: '2' } });
+  started.push(s2);
+  await waitFor('the old delivery to go', () => psql(d, 'SELECT count(*) FROM webhook_deliveries') === '1');
+  const log = await req(s2.base, `/webhooks/${ep.id}/deliveries`, { headers: auth(ed) });
+  assert.equal(log.body.data.length, 1);
   await rcv.down();
 });
