@@ -30,6 +30,9 @@ static const struct {
     {0xa9fe0000u, 16}, /* 169.254/16 link-local, cloud metadata */
     {0xac100000u, 12}, /* 172.16/12 private */
     {0xc0000000u, 24}, /* 192.0.0/24 protocol assignments */
+    {0xc0000200u, 24}, /* 192.0.2/24 documentation */
+    {0xc6336400u, 24}, /* 198.51.100/24 documentation */
+    {0xcb007100u, 24}, /* 203.0.113/24 documentation */
     {0xc0a80000u, 16}, /* 192.168/16 private */
     {0xc6120000u, 15}, /* 198.18/15 benchmarking */
     {0xe0000000u, 4},  /* 224/4 multicast */
