@@ -25,6 +25,9 @@
 #   BENCH_C1_CASES="related search" (extra 1-connection latency runs)
 #   BENCH_PGPORT=5434  BENCH_PORT=18080  BENCH_STATIC_PORT=18081
 #   BENCH_OUT=bench/last-run.md  BENCH_MEDQA=build/medqa (another build to run)
+#   BENCH_DELIVERY=1 (0 skips the webhook delivery case: POST /questions
+#   with 0 and with BENCH_ENDPOINTS=10 matching endpoints, and deliveries
+#   per second to a local receiver)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
@@ -184,8 +187,11 @@ fi
 # All the load comes from one address and one key: the rate limiter stays
 # on (its cost is part of a request's) with limits no run reaches, and the
 # per-address connection cap is lifted for the 256-connection run.
+# webhooks: the delivery case's receiver is the static server on loopback.
 PORT=$PORT HOST=127.0.0.1 WORKERS=$WORKERS LOG_LEVEL=warn PUBLIC_BASE_URL=$base \
     RATE_LIMIT_ANON=1000000/1s RATE_LIMIT_APP=1000000/1s MAX_CONNECTIONS_PER_IP=0 \
+    RATE_LIMIT_PARTNER=1000000/1s WEBHOOK_SECRET_KEY=$(openssl rand -base64 32) \
+    WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE=1 \
     "$medqa" serve >"$run/medqa.log" 2>&1 &
 medqa_pid=$!
 for _ in $(seq 100); do
@@ -527,6 +533,82 @@ for c in $C1_CASES; do
     say "one connection: $c"
     echo "c1 $c 1 $(wrk_medqa "$c" 1 5)" >>"$res"
 done
+
+# ------------------------------------------------------ webhook delivery
+# POST /questions with no endpoint, then with BENCH_ENDPOINTS endpoints
+# matching every question.created, BENCH_ROUNDS rounds interleaved. The
+# write path is the HTTP threads' CPU per request: the fan-out and the
+# deliveries happen in the worker thread ("mq-webhooks"), counted apart
+# per delivery, never in the writing request. Then the deliveries per
+# second the worker makes to the static server on loopback while its
+# queue is full.
+DELIVERY=${BENCH_DELIVERY:-1}
+ENDPOINTS=${BENCH_ENDPOINTS:-10}
+# CPU ticks of medqa's threads: "req" all but the webhook worker, "wh" it.
+thread_ticks() {
+    nice -n -10 awk -v want="$2" '{
+        comm = $0; sub(/^[^(]*\(/, "", comm); sub(/\).*$/, "", comm)
+        sub(/^.*\) /, "")
+        if ((comm == "mq-webhooks") == (want == "wh")) t += $12 + $13
+    } END { print t + 0 }' /proc/"$1"/task/*/stat 2>/dev/null
+}
+delivered() { sql "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"; }
+# One POST run with whatever endpoints exist: prints "requests rps req_us wh_ticks".
+delivery_post() {
+    local r0 w0 r1 w1 res
+    r0=$(thread_ticks "$medqa_pid" req)
+    w0=$(thread_ticks "$medqa_pid" wh)
+    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_KEY=$key \
+        timeout $((DUR + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${DUR}s" --latency \
+        -s bench/post.lua "$base" >"$run/wrk.out" 2>&1
+    r1=$(thread_ticks "$medqa_pid" req)
+    w1=$(thread_ticks "$medqa_pid" wh)
+    set -- $(parse_wrk "$run/wrk.out")
+    awk -v n="$1" -v rps="$2" -v r=$((r1 - r0)) -v hz="$hz" -v w=$((w1 - w0)) \
+        'BEGIN { printf "%d %s %.0f %d\n", n, rps, (n > 0 ? r * 1e6 / hz / n : 0), w }'
+}
+if [ "$DELIVERY" != 0 ] && [[ " $CASES " == *" post "* ]]; then
+    build/bench/static_server "$SPORT" 2 2 &
+    static_pid=$!
+    wkey=$("$medqa" keys create --role partner --name bench-webhooks 2>/dev/null | tail -n 1)
+    [ -n "$wkey" ] || die "cannot create a partner key"
+    for r in $(seq "$ROUNDS"); do
+        say "round $r/$ROUNDS: delivery (POST with 0 endpoints)"
+        sql "DELETE FROM webhook_endpoints" >/dev/null
+        echo "wh0 post $r $(delivery_post)" >>"$res"
+        purge quick
+        for _ in $(seq "$ENDPOINTS"); do
+            curl -sf -o /dev/null -X POST "$base/webhooks" -H "authorization: Bearer $wkey" \
+                -H 'content-type: application/json' \
+                -d "{\"url\": \"http://127.0.0.1:$SPORT/hook\", \"events\": [\"question.created\"]}" ||
+                die "cannot create a webhook endpoint"
+        done
+        say "round $r/$ROUNDS: delivery (POST with $ENDPOINTS endpoints)"
+        d0=$(delivered)
+        set -- $(delivery_post)
+        post=("$@")
+        # The worker drains the queue the run filled: deliveries per second
+        # over BENCH_DURATION seconds (or until the queue is empty).
+        t0=$(date +%s.%N)
+        w0=$(thread_ticks "$medqa_pid" wh)
+        n0=$(delivered)
+        for _ in $(seq $((DUR * 10))); do
+            [ "$(sql "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" = 0 ] && break
+            sleep 0.1
+        done
+        n1=$(delivered)
+        w1=$(thread_ticks "$medqa_pid" wh)
+        t1=$(date +%s.%N)
+        echo "wh10 post $r ${post[*]} $((n1 - d0)) $(awk -v n=$((n1 - n0)) -v a="$t0" -v b="$t1" \
+            'BEGIN { printf "%.1f", n / (b - a) }') $(awk -v n=$((n1 - n0)) -v w=$((w1 - w0)) -v hz="$hz" \
+            'BEGIN { printf "%.0f", (n > 0 ? w * 1e6 / hz / n : 0) }')" >>"$res"
+        sql "DELETE FROM webhook_endpoints" >/dev/null
+        purge quick
+    done
+    kill "$static_pid"
+    wait "$static_pid" 2>/dev/null
+    static_pid=""
+fi
 purge
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -585,6 +667,21 @@ report() {
         [[ " $CASES " == *" $c "* ]] || continue
         echo "One connection, $c: p50 $(median c1 "$c" 6) ms, p99 $(median c1 "$c" 7) ms, $(median c1 "$c" 5) req/s."
     done
+    if grep -q '^wh10 ' "$res"; then
+        local a0 a10
+        a0=$(median wh0 post 6)
+        a10=$(median wh10 post 6)
+        echo
+        echo "Webhook delivery (issue 13): POST /questions, wrk -c$CONNS ${DUR}s, with 0 and with $ENDPOINTS endpoints" \
+            "matching every question.created; HTTP threads' CPU per request (the webhook worker thread apart)."
+        echo
+        echo "| endpoints | req/s | HTTP threads µs/req | deliveries/s to a local receiver | worker µs/delivery |"
+        echo "|---:|---:|---:|---:|---:|"
+        echo "| 0 | $(median wh0 post 5) | $a0 | — | — |"
+        echo "| $ENDPOINTS | $(median wh10 post 5) | $a10 | $(median wh10 post 9) | $(median wh10 post 10) |"
+        echo
+        awk -v a="$a10" -v b="$a0" -v n="$ENDPOINTS" 'BEGIN { printf "- write path with %d endpoints vs 0: %.2f× (target ≤ 1.2×) %s\n", n, a / b, (a / b <= 1.2 ? "met" : "NOT met") }'
+    fi
     echo
     echo "Targets (issue 6):"
     target() { awk -v v="$2" -v lim="$3" -v name="$1" 'BEGIN { if (v == "") print "- " name ": not measured"; else printf "- %s: %s (target %s) %s\n", name, v, lim, (v + 0 <= lim + 0 ? "met" : "NOT met") }'; }
