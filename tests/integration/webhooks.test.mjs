@@ -153,6 +153,12 @@ test('endpoints: a partner manages its own, an editor all; the secret is shown o
   const badDept = await req(m.base, `/webhooks/${mine.id}`, { method: 'PATCH', headers: auth(partner), json: { department: 'nowhere' } });
   assertProblem(badDept, 422);
   assert.equal(badDept.body.errors[0].pointer, '/department');
+  // A new URL meets the same policy (this instance allows loopback, not
+  // ftp or credentials).
+  const badUrl = await req(m.base, `/webhooks/${mine.id}`, { method: 'PATCH', headers: auth(partner), json: { url: 'https://u:p@127.0.0.1/' } });
+  assertProblem(badUrl, 422);
+  assert.equal(badUrl.body.errors[0].pointer, '/url');
+  assert.equal((await req(m.base, `/webhooks/${mine.id}`, { headers: auth(partner) })).body.url, rcv.url);
 
   assert.equal((await req(m.base, `/webhooks/${theirs.id}`, { method: 'DELETE', headers: auth(editor) })).status, 204);
   assert.equal((await req(m.base, `/webhooks/${mine.id}`, { method: 'DELETE', headers: auth(partner) })).status, 204);
@@ -262,6 +268,10 @@ test('writes reach the receiver signed; the reference library accepts them and r
     assert.ok(rcv.got.some((g) => g.headers['webhook-id'] === d.webhook_id));
   }
   assertProblem(await req(m.base, `/webhooks/${ep.id}/deliveries`, { headers: auth(partner2) }), 404);
+  // Another partner can neither resend nor replay them.
+  assertProblem(await req(m.base, `/webhooks/${ep.id}/deliveries/${log.body.data[0].id}/redeliver`, { method: 'POST', headers: auth(partner2) }), 404);
+  assertProblem(await req(m.base, `/webhooks/${ep.id}/replay?since=2026-01-01T00:00:00Z`, { method: 'POST', headers: auth(partner2) }), 404);
+  assertProblem(await req(m.base, `/webhooks/${ep.id}/ping`, { method: 'POST', headers: auth(partner2) }), 404);
 
   // Redeliver: the same webhook-id again, signed anew.
   const first = log.body.data.at(-1);
