@@ -145,8 +145,7 @@ static int main__serve(struct config *cfg)
         return 1;
     if (db_init(cfg->database_url, cfg->database_read_url,
                 cfg->transaction_pooling) != 0 ||
-        handlers_register_statements() != 0 ||
-        related_register_statements() != 0 || metrics_init(spec) != 0) {
+        handlers_register_statements() != 0 || metrics_init(spec) != 0) {
         fprintf(stderr, "medqa: out of memory\n");
         goto out;
     }

@@ -1,8 +1,8 @@
 /* handlers/health — liveness and readiness for operators and balancers. */
 #include "handlers_internal.h"
+
+#include "medqa/base.h"
 #include "medqa/db.h"
-#include "medqa/handlers.h"
-#include "medqa/problem.h"
 #include "medqa/request.h"
 
 #include <string.h>
@@ -10,8 +10,7 @@
 const struct db_statement health_statements[] = {
     {"health_ping", "SELECT 1", 0},
 };
-const size_t health_nstatements =
-    sizeof(health_statements) / sizeof(health_statements[0]);
+const size_t health_nstatements = ARRAY_SIZE(health_statements);
 
 /* Liveness: the process answers. It never touches the database, so a
  * database outage does not make an orchestrator restart every instance. */
