@@ -15,8 +15,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* A statement the service runs. Modules declare theirs in static tables and
- * hand them to db_register() before the server starts. */
+/* A statement the service runs. Every module that runs SQL while serving
+ * declares its statements one way: one table `<mod>_statements[]` and its
+ * length `const size_t <mod>_nstatements = ARRAY_SIZE(<mod>_statements)`,
+ * both in the module's header, and one line for it in the table that
+ * handlers_register_statements() (handlers/table.c) hands to
+ * db_register() in one loop. */
 struct db_statement {
     const char *name; /* unique; the prepared statement's name */
     const char *sql;  /* $1… placeholders; never built from input */
@@ -42,8 +46,9 @@ struct db_conn;
 int db_init(const char *conninfo, const char *read_conninfo,
             bool transaction_pooling);
 
-/* Adds statements to the set prepared on every new connection. The table
- * must outlive the service (static storage). Call before any request. */
+/* Adds the n statements of `stmts` to the set prepared on every new
+ * connection. The table must outlive the service (static storage). Called
+ * only by handlers_register_statements(), before any request. */
 int db_register(const struct db_statement *stmts, size_t n);
 
 /* Returns this thread's connection, connecting (and preparing every

@@ -81,6 +81,11 @@ struct qb_keyset {
     const char *lookup;
 };
 
+/* The members of a qb_keyset ordered by a timestamp with a uuid
+ * tie-breaker, which most lists are: a timestamp alone is not unique. */
+#define QB_BY_TIME(ts, id)                                                     \
+    .ncolumns = 2, .columns = {{ts, "timestamptz"}, {id, "uuid"}}
+
 /* How many keys a cursor of `k` holds, and so how many key columns
  * follow the item in each row of its list. */
 int qb_keyset_keys(const struct qb_keyset *k);

@@ -38,8 +38,7 @@ static const char *replies__actor(const struct request *r)
 /* A question's replies, oldest first as the page shows them. */
 static const struct page_list replies__of_question = {
     .sort = "replied",
-    .keyset = {.ncolumns = 2,
-               .columns = {{"r.replied_at", "timestamptz"}, {"r.id", "uuid"}}},
+    .keyset = {QB_BY_TIME("r.replied_at", "r.id")},
     .flags = PAGE_PARENT,
     .missing = "No question with that id.",
 };
@@ -70,16 +69,11 @@ int handle_list_question_replies(struct request *r)
  * syncing with updated_since reads forward). */
 static const struct page_list replies__newest = {
     .sort = "newest",
-    .keyset = {.shape = 'n',
-               .desc = true,
-               .ncolumns = 2,
-               .columns = {{"r.replied_at", "timestamptz"}, {"r.id", "uuid"}}},
+    .keyset = {.shape = 'n', .desc = true, QB_BY_TIME("r.replied_at", "r.id")},
 };
 static const struct page_list replies__updated = {
     .sort = "updated",
-    .keyset = {.shape = 'u',
-               .ncolumns = 2,
-               .columns = {{"r.updated_at", "timestamptz"}, {"r.id", "uuid"}}},
+    .keyset = {.shape = 'u', QB_BY_TIME("r.updated_at", "r.id")},
 };
 
 int handle_list_replies(struct request *r)
