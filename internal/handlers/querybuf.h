@@ -37,14 +37,15 @@ void qb_init(struct querybuf *b, const char *prefix);
 /* Appends a constant fragment. */
 void qb_add(struct querybuf *b, const char *fragment);
 
-/* Appends the constant format `fmt`, whose every "$%d" (up to three)
- * names parameter `n`, which the caller added with qb_param(). */
+/* Appends the constant `fmt` with every "%d" in it written as `n`, a
+ * parameter the caller added with qb_param() ("$%d" becomes "$3"), and
+ * every "%%" as "%". */
 void qb_addf(struct querybuf *b, const char *fmt, int n);
 
 /* Adds a parameter value and returns its number for use in a fragment. */
 int qb_param(struct querybuf *b, const char *value);
 
-/* Appends a fragment with one "$%d" placeholder bound to `value`. */
+/* Adds `value` as a parameter and appends `fmt` naming it (qb_addf). */
 void qb_filter(struct querybuf *b, const char *fmt, const char *value);
 
 /* Appends " LIMIT n" for a page of `limit` items: n is a constant of

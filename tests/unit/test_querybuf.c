@@ -119,6 +119,29 @@ static void test_ascending_one_column_first_page(void **state)
                                "> $1::bigint ORDER BY c.seq LIMIT 21");
 }
 
+/* The topics prefix filter, as the old handler wrote it with snprintf:
+ * "%%" is a literal percent sign, every "%d" the parameter's number. */
+static void test_format_percent_and_numbers(void **state)
+{
+    (void)state;
+    struct querybuf b;
+
+    qb_init(&b, "tl");
+    qb_param(&b, "a");
+    qb_filter(&b,
+              " AND lower(t.name) LIKE replace(replace(replace("
+              "lower($%d), '\\', '\\\\'), '%%', '\\%%'), '_', '\\_') "
+              "|| '%%'",
+              "50%");
+    qb_addf(&b, " AND f($%d, $%d)", 7);
+    assert_false(b.overflow);
+    assert_string_equal(b.sql,
+                        " AND lower(t.name) LIKE replace(replace(replace("
+                        "lower($2), '\\', '\\\\'), '%', '\\%'), '_', "
+                        "'\\_') || '%' AND f($7, $7)");
+    assert_string_equal(b.params[1], "50%");
+}
+
 /* Each page size maps to one constant LIMIT of at least size + 1. */
 static void test_limit_is_a_constant_above_the_page(void **state)
 {
@@ -204,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_lookup_keyset_with_cast),
         cmocka_unit_test(test_descending_two_columns),
         cmocka_unit_test(test_ascending_one_column_first_page),
+        cmocka_unit_test(test_format_percent_and_numbers),
         cmocka_unit_test(test_limit_is_a_constant_above_the_page),
         cmocka_unit_test(test_overflow_is_reported_not_overrun),
         cmocka_unit_test(test_malformed_keyset_refused),
