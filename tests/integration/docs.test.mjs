@@ -4,20 +4,19 @@
 // rendered the spec, checks that every operation's summary is on the page
 // and that the page's Content-Security-Policy was never broken, and saves
 // a screenshot to tests/out/docs.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startMedqa, req, TMP } from './lib/medqa.mjs';
+import { req, TMP } from './lib/medqa.mjs';
+import { demoServer } from './lib/fixtures.mjs';
 import { OPERATIONS } from './lib/contract.mjs';
 
 const OUT = new URL('../out/', import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-let m;
-before(async () => { m = await startMedqa(); });
-after(async () => { await m.stop(); });
+const m = demoServer({ seed: false });
 
 test('GET /docs is an HTML page with a strict Content-Security-Policy and no inline script', async () => {
   const r = await req(m.base, '/docs');

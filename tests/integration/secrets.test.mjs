@@ -9,14 +9,13 @@
 // listChanges, createTopic, listTopics. Status codes provoked: 400, 401,
 // 403, 404, 409, 412, 413, 415, 422 (one scan test each for e-mails,
 // keys, SQL text and 500s, plus the CLI's own output).
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, raw, createDb, runMedqa, dbUrl } from './lib/medqa.mjs';
+import { req, raw, runMedqa, dbUrl } from './lib/medqa.mjs';
 import {
-  IDS, seedDemo, revokeKeyNamed, auth, questionInput, oversized,
+  demoServer, IDS, revokeKeyNamed, auth, questionInput, oversized,
 } from './lib/fixtures.mjs';
 
-let m;
 let db;
 const keys = {};
 const cliOutput = [];
@@ -50,10 +49,9 @@ function recordRaw(label, text) {
   statuses.set(status, (statuses.get(status) || 0) + 1);
 }
 
+const m = demoServer();
 before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
+  ({ db } = await m.ready);
   for (const [name, role, doctor] of [['app', 'app'], ['editor', 'editor'], ['partner', 'partner'],
     ['lan', 'doctor', IDS.lan], ['revoked', 'app']]) {
     const args = ['keys', 'create', '--role', role, '--name', `secrets-${name}`];
@@ -69,7 +67,6 @@ before(async () => {
   await session();
   await new Promise((r) => setTimeout(r, 100)); // let the last access-log lines land
 });
-after(async () => { await m.stop(); });
 
 async function session() {
   const { app, editor, partner, lan, revoked } = keys;
