@@ -2,12 +2,11 @@
 #ifndef MEDQA_CONFIG_H
 #define MEDQA_CONFIG_H
 
+#include "medqa/log.h"
 #include "medqa/ratelimit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 struct config {
     char *database_url;       /* libpq conninfo or URI; never logged */
