@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct config {
     char *database_url;       /* libpq conninfo or URI; never logged */
@@ -59,5 +60,9 @@ struct config {
 int config_load(struct config *cfg, char *errbuf, size_t errlen);
 
 void config_cleanup(struct config *cfg);
+
+/* Writes every setting to f for `medqa --help`: its variable, default,
+ * what it accepts and what it is for (the same table config_load reads). */
+void config_help(FILE *f);
 
 #endif
