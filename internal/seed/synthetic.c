@@ -11,7 +11,11 @@
  * Speed comes from COPY in large buffers inside one transaction with
  * triggers off (session_replication_role = replica): the per-row counter
  * triggers would otherwise run two million times, so mq_recount() rebuilds
- * every counter and state once at the end instead. */
+ * every counter and state once at the end instead.
+ *
+ * The words are data (vocabulary.json, embedded at build time); this file
+ * is the load itself, and synthetic_internal.h lists the files that do
+ * the rest. */
 #include "synthetic_internal.h"
 
 #include "medqa/assets.h"

@@ -55,6 +55,23 @@ static size_t vocab__count_strings(json_t *j)
     return n;
 }
 
+/* A zeroed array for the elements of arr, a JSON array that must not be
+ * empty; NULL with the reason in c->errbuf. */
+static void *vocab__array(struct vocab__ctx *c, const json_t *arr, size_t size,
+                          const char *where)
+{
+    void *out;
+
+    if (!json_is_array(arr) || json_array_size(arr) == 0) {
+        vocab__bad(c, "%s must not be empty", where);
+        return NULL;
+    }
+    out = calloc(json_array_size(arr), size);
+    if (out == NULL)
+        vocab__bad(c, "out of memory");
+    return out;
+}
+
 static int vocab__str(struct vocab__ctx *c, const json_t *o, const char *key,
                       const char **out, const char *where)
 {
@@ -229,11 +246,10 @@ static int vocab__department(struct vocab__ctx *c, const json_t *o,
             return -1;
     }
     d->ntopics = (unsigned)json_array_size(topics);
-    if (!json_is_array(conds) || json_array_size(conds) == 0)
-        return vocab__bad(c, "%s.conditions must not be empty", where);
-    d->conds = calloc(json_array_size(conds), sizeof(*d->conds));
+    snprintf(sub, sizeof(sub), "%s.conditions", where);
+    d->conds = vocab__array(c, conds, sizeof(*d->conds), sub);
     if (d->conds == NULL)
-        return vocab__bad(c, "out of memory");
+        return -1;
     json_array_foreach (conds, i, x) {
         snprintf(sub, sizeof(sub), "%s.conditions[%zu]", where, i);
         if (vocab__condition(c, x, d, &d->conds[i], sub) != 0)
@@ -349,11 +365,9 @@ int syn__vocab_parse(const char *json, size_t len, struct syn_vocab *v,
         return vocab__bad(&c, "out of memory");
 
     depts = json_object_get(v->doc, "departments");
-    if (!json_is_array(depts) || json_array_size(depts) == 0)
-        return vocab__bad(&c, "departments must not be empty");
-    v->depts = calloc(json_array_size(depts), sizeof(*v->depts));
+    v->depts = vocab__array(&c, depts, sizeof(*v->depts), "departments");
     if (v->depts == NULL)
-        return vocab__bad(&c, "out of memory");
+        return -1;
     json_array_foreach (depts, i, x) {
         snprintf(where, sizeof(where), "departments[%zu]", i);
         /* Counted as parsed, so syn__vocab_free() frees what exists. */
@@ -363,11 +377,9 @@ int syn__vocab_parse(const char *json, size_t len, struct syn_vocab *v,
     }
 
     zh = json_object_get(v->doc, "zh_conditions");
-    if (!json_is_array(zh) || json_array_size(zh) == 0)
-        return vocab__bad(&c, "zh_conditions must not be empty");
-    v->zh = calloc(json_array_size(zh), sizeof(*v->zh));
+    v->zh = vocab__array(&c, zh, sizeof(*v->zh), "zh_conditions");
     if (v->zh == NULL)
-        return vocab__bad(&c, "out of memory");
+        return -1;
     json_array_foreach (zh, i, x) {
         snprintf(where, sizeof(where), "zh_conditions[%zu]", i);
         if (vocab__zh(&c, x, &v->zh[i], where) != 0)
