@@ -22,7 +22,7 @@ ASAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(ASAN_FLAGS)
 
 LIB_SRCS := $(sort $(wildcard internal/*/*.c))
 MAIN_SRC := cmd/medqa/main.c
-GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c
+GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c build/gen/seed_assets.c
 NPM_STAMP := node_modules/.package-lock.json
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 HDRS     := $(wildcard include/medqa/*.h internal/*/*.h)
@@ -43,6 +43,11 @@ deps:
 build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
 	@mkdir -p $(@D)
 	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+
+# The synthetic generator's vocabulary (internal/seed/vocab.c parses it).
+build/gen/seed_assets.c: internal/seed/vocabulary.json scripts/embed.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/embed.sh --named $@ vocabulary_json=internal/seed/vocabulary.json
 
 # The /docs page and its scripts; Redoc's standalone bundle comes from npm.
 REDOC_JS := node_modules/redoc/bundles/redoc.standalone.js

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Writes a C file holding the spec and every migration as byte arrays.
+# Writes a C file holding the spec, the demo data and every migration as
+# byte arrays.
 # Usage: scripts/embed.sh OUT.c openapi/openapi.yaml demo.json migrations/*.sql
 #    or: scripts/embed.sh --named OUT.c VAR=FILE... which writes one
 #        `const struct asset assets_VAR` per pair (the /docs page and its
-#        scripts), named after FILE's base name.
+#        scripts, the synthetic vocabulary), named after FILE's base name.
 set -eu
 emit() { # name var file
     printf 'static const unsigned char %s[] = {\n' "$2"

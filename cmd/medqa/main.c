@@ -38,19 +38,8 @@ static void main__usage(FILE *f)
                "                        generate N plausible questions (COPY)\n"
                "  --help                show this text\n"
                "  --version             print the version\n"
-               "\n"
-               "Configuration is read from the environment (defaults and "
-               "meanings in\nREADME.md):\n"
-               "  DATABASE_URL DATABASE_READ_URL DATABASE_POOL_MODE\n"
-               "  PORT HOST WORKERS LOG_LEVEL PUBLIC_BASE_URL CORS_ORIGINS "
-               "CURSOR_SECRET\n"
-               "  MAX_BODY_BYTES MAX_HEADER_BYTES CONNECTION_TIMEOUT "
-               "HEADER_TIMEOUT BODY_TIMEOUT\n"
-               "  MAX_CONNECTIONS MAX_CONNECTIONS_PER_IP TRUSTED_PROXIES\n"
-               "  RATE_LIMIT_ANON RATE_LIMIT_PARTNER RATE_LIMIT_APP "
-               "RATE_LIMIT_DOCTOR\n"
-               "  RATE_LIMIT_EDITOR RATE_LIMIT_ENTRIES IDF_REFRESH_INTERVAL "
-               "MEDQA_SPEC_FILE\n");
+               "\n");
+    config_help(f);
 }
 
 /* Reads a whole file into a new buffer (for MEDQA_SPEC_FILE). */

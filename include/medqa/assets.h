@@ -14,6 +14,9 @@ struct asset {
 
 extern const struct asset assets_openapi_yaml;
 extern const struct asset assets_demo_json;
+/* The synthetic generator's vocabulary (internal/seed/vocabulary.json),
+ * generated into build/gen/seed_assets.c. */
+extern const struct asset assets_vocabulary_json;
 /* The /docs page, its start-up script and Redoc's standalone bundle
  * (installed by npm), generated into build/gen/docs_assets.c. */
 extern const struct asset assets_docs_html;

@@ -2,12 +2,12 @@
 #ifndef MEDQA_CONFIG_H
 #define MEDQA_CONFIG_H
 
+#include "medqa/log.h"
 #include "medqa/ratelimit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+#include <stdio.h>
 
 struct config {
     char *database_url;       /* libpq conninfo or URI; never logged */
@@ -60,5 +60,9 @@ struct config {
 int config_load(struct config *cfg, char *errbuf, size_t errlen);
 
 void config_cleanup(struct config *cfg);
+
+/* Writes every setting to f for `medqa --help`: its variable, default,
+ * what it accepts and what it is for (the same table config_load reads). */
+void config_help(FILE *f);
 
 #endif
