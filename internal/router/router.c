@@ -7,12 +7,14 @@
 
 #include "medqa/spec.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Splits `path` in place (inside m->buf) into segments. */
+/* Splits `path` in place (inside m->buf) into segments; *trailing says
+ * whether it ended in a slash (never for "/" itself). */
 static int router__split(const char *path, struct route_match *m, char **segs,
-                         size_t *nsegs)
+                         size_t *nsegs, bool *trailing)
 {
     size_t len = strlen(path);
 
@@ -23,8 +25,11 @@ static int router__split(const char *path, struct route_match *m, char **segs,
     char *p = m->buf;
     while (*p == '/') {
         *p++ = '\0';
-        if (*p == '\0')
-            break; /* "/" or a trailing slash: no empty segment */
+        if (*p == '\0') {
+            /* "/" or a trailing slash: no empty segment */
+            *trailing = *nsegs > 0;
+            break;
+        }
         if (*nsegs == ROUTER_MAX_SEGMENTS)
             return ROUTER_BAD_PATH;
         segs[(*nsegs)++] = p;
@@ -81,12 +86,13 @@ int router_match(const struct spec *s, const char *method, const char *path,
     size_t nsegs = 0;
     const struct spec_operation *best = NULL;
     int best_score = -1;
+    bool trailing = false;
     int rc;
 
     m->op = NULL;
     m->nvalues = 0;
     m->allow[0] = '\0';
-    rc = router__split(path, m, segs, &nsegs);
+    rc = router__split(path, m, segs, &nsegs, &trailing);
     if (rc != ROUTER_OK)
         return rc;
     /* First the best template for the path, whatever the method. */
@@ -99,6 +105,10 @@ int router_match(const struct spec *s, const char *method, const char *path,
     }
     if (best == NULL)
         return ROUTER_NOT_FOUND;
+    /* A trailing slash names no resource of its own: the caller redirects
+     * to the path without it, which does name one. */
+    if (trailing)
+        return ROUTER_TRAILING_SLASH;
     /* Then the operation on that template with the right method. */
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < s->nops; i++) {
@@ -124,4 +134,36 @@ int router_match(const struct spec *s, const char *method, const char *path,
         m->nvalues++;
     }
     return ROUTER_OK;
+}
+
+/* The value of hex digit c, or -1. */
+static int router__hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool router__control(unsigned c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+int router_target_has_control(const char *target)
+{
+    for (const char *p = target; *p != '\0' && *p != '?'; p++) {
+        if (router__control((unsigned char)*p))
+            return 1;
+        if (*p != '%')
+            continue;
+        int hi = router__hex(p[1]);
+        int lo = hi < 0 ? -1 : router__hex(p[2]);
+        if (lo >= 0 && router__control((unsigned)(hi * 16 + lo)))
+            return 1;
+    }
+    return 0;
 }
