@@ -5,7 +5,6 @@
  * when libmicrohttpd is done with it. */
 #include "http_internal.h"
 
-#include "medqa/auth.h"
 #include "medqa/config.h"
 
 #include <microhttpd.h>

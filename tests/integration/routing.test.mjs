@@ -66,6 +66,7 @@ test('a NUL or control character anywhere in the path is a 400 bad-path problem'
   for (const b of ['\x01', '\x1f', '\x7f']) {
     const out = await raw(m.port, `GET /questions/a${b}b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.equal(rawStatus(out), 400, JSON.stringify(b));
+    assert.match(out, /\/problems\/bad-path/, JSON.stringify(b));
   }
 });
 
