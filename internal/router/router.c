@@ -7,6 +7,7 @@
 
 #include "medqa/spec.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,21 +137,17 @@ int router_match(const struct spec *s, const char *method, const char *path,
     return ROUTER_OK;
 }
 
-/* The value of hex digit c, or -1. */
-static int router__hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool router__control(unsigned c)
 {
     return c < 0x20 || c == 0x7f;
+}
+
+/* Is p ("%..") the escape of a control character, %00 to %1F or %7F? */
+static bool router__control_escape(const char *p)
+{
+    if (p[1] == '0' || p[1] == '1')
+        return isxdigit((unsigned char)p[2]) != 0;
+    return p[1] == '7' && (p[2] == 'F' || p[2] == 'f');
 }
 
 int router_target_has_control(const char *target)
@@ -158,11 +155,7 @@ int router_target_has_control(const char *target)
     for (const char *p = target; *p != '\0' && *p != '?'; p++) {
         if (router__control((unsigned char)*p))
             return 1;
-        if (*p != '%')
-            continue;
-        int hi = router__hex(p[1]);
-        int lo = hi < 0 ? -1 : router__hex(p[2]);
-        if (lo >= 0 && router__control((unsigned)(hi * 16 + lo)))
+        if (*p == '%' && router__control_escape(p))
             return 1;
     }
     return 0;

@@ -141,22 +141,28 @@ static void test_not_found_and_not_allowed(void **state)
  * says so, and the server answers with a redirect. */
 static void test_trailing_slash(void **state)
 {
+    static const struct {
+        const char *method;
+        const char *path;
+        int rc;
+    } cases[] = {
+        {"GET", "/questions/", ROUTER_TRAILING_SLASH},
+        {"POST", "/questions/", ROUTER_TRAILING_SLASH},
+        {"GET", "/questions/abc/", ROUTER_TRAILING_SLASH},
+        {"GET", "/questions/search/", ROUTER_TRAILING_SLASH},
+        {"GET", "/nope/", ROUTER_NOT_FOUND},
+        {"GET", "/questions//", ROUTER_NOT_FOUND},
+        {"GET", "/", ROUTER_OK}, /* the root, not a trailing slash */
+    };
     struct route_match m;
-    assert_int_equal(router_match(*state, "GET", "/questions/", &m),
-                     ROUTER_TRAILING_SLASH);
-    assert_null(m.op);
-    assert_int_equal(router_match(*state, "POST", "/questions/", &m),
-                     ROUTER_TRAILING_SLASH);
-    assert_int_equal(router_match(*state, "GET", "/questions/abc/", &m),
-                     ROUTER_TRAILING_SLASH);
-    assert_int_equal(router_match(*state, "GET", "/questions/search/", &m),
-                     ROUTER_TRAILING_SLASH);
-    assert_int_equal(router_match(*state, "GET", "/nope/", &m),
-                     ROUTER_NOT_FOUND);
-    assert_int_equal(router_match(*state, "GET", "/questions//", &m),
-                     ROUTER_NOT_FOUND);
-    /* "/" is the root, not a trailing slash. */
-    assert_int_equal(router_match(*state, "GET", "/", &m), ROUTER_OK);
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        assert_int_equal(
+            router_match(*state, cases[i].method, cases[i].path, &m),
+            cases[i].rc);
+        if (cases[i].rc != ROUTER_OK)
+            assert_null(m.op);
+    }
 }
 
 static void test_target_control(void **state)
