@@ -37,7 +37,9 @@ enum {
 /* Finds the operation for `method` and `path` (the path without its query,
  * already percent-decoded by libmicrohttpd). A literal segment wins over a
  * "{param}" one, so /questions/search would beat /questions/{id}. HEAD
- * matches GET. Returns one of the ROUTER_ values and fills *m. */
+ * matches GET. A path ending in a slash matches nothing: it gives
+ * ROUTER_TRAILING_SLASH when the path without the slash has a template,
+ * else ROUTER_NOT_FOUND. Returns one of the ROUTER_ values and fills *m. */
 int router_match(const struct spec *s, const char *method, const char *path,
                  struct route_match *m);
 

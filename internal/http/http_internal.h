@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct MHD_Response;
 struct spec_operation;
 struct validator;
 
@@ -97,7 +98,6 @@ int http__limit_key_or_reply(struct request *r, bool authenticated);
 
 /* Adds the RateLimit-* headers to a response of `status`, first giving a
  * 304's token back. */
-struct MHD_Response;
 void http__limit_respond(struct request *r, unsigned status,
                          struct MHD_Response *resp);
 
