@@ -260,11 +260,15 @@ out:
 }
 
 /* What the URI log callback leaves as a request's context when its raw
- * path holds a control character: only its address matters. */
+ * path holds a control character: a marker, never read or freed, that
+ * server__access and server__completed take for "no request yet". */
 static char server__control_target;
 
-/* libmicrohttpd's one look at the raw request target, before it decodes
- * the path in place: a %00 there would end the decoded path early. */
+/* Our one look at the raw request target, before libmicrohttpd decodes
+ * the path in place: a %00 there would end the decoded path early, so
+ * "/questions/%00" would route as "/questions/". Nothing is allocated
+ * here because libmicrohttpd may refuse the request itself (its own 431)
+ * and only report it completed. */
 static void *server__uri_log(void *cls, const char *uri,
                              struct MHD_Connection *conn)
 {
