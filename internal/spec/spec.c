@@ -3,6 +3,7 @@
 #include "medqa/spec.h"
 
 #include "medqa/auth.h"
+#include "medqa/base.h"
 #include "medqa/validate.h"
 
 #include <stdio.h>
@@ -241,6 +242,10 @@ static int spec__add_operation(struct spec *s, const char *path,
         }
         op->body_required = json_is_true(json_object_get(rb, "required"));
     }
+    /* An operation the spec never answers 429 (the liveness and readiness
+     * probes) is never refused for rate. */
+    op->rate_limited =
+        json_object_get(json_object_get(o, "responses"), "429") != NULL;
     if (security == NULL)
         security = json_object_get(s->doc, "security");
     return spec__roles(security, &op->roles, errbuf, errlen, opid);
@@ -258,7 +263,7 @@ static int spec__build_operations(struct spec *s, char *errbuf, size_t errlen)
         return -1;
     }
     json_object_foreach((json_t *)(uintptr_t)paths, path, item) count +=
-        sizeof(spec__methods) / sizeof(spec__methods[0]);
+        ARRAY_SIZE(spec__methods);
     s->ops = calloc(count + 1, sizeof(*s->ops));
     if (s->ops == NULL)
         return -1;
@@ -268,8 +273,7 @@ static int spec__build_operations(struct spec *s, char *errbuf, size_t errlen)
             snprintf(errbuf, errlen, "path %s must start with /", path);
             return -1;
         }
-        for (size_t m = 0; m < sizeof(spec__methods) / sizeof(*spec__methods);
-             m++) {
+        for (size_t m = 0; m < ARRAY_SIZE(spec__methods); m++) {
             const json_t *o = json_object_get(item, spec__methods[m]);
             if (o == NULL)
                 continue;
