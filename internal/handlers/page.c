@@ -146,8 +146,7 @@ static bool page__put_value(struct page__text *t, const json_t *v)
         snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
         page__put(t, num);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach(v, i, e) {
             if (i > 0)
                 page__put(t, "%2C");
             page__put_encoded(t, json_string_value(e));
@@ -178,8 +177,7 @@ static int page__link(struct request *r, const struct page *pg,
         snprintf(limit, sizeof(limit), "limit=%d&", pg->limit);
         page__put(&t, limit);
     }
-    json_object_foreach(r->params, key, v)
-    {
+    json_object_foreach(r->params, key, v) {
         if (strcmp(key, "cursor") == 0 || !page__is_query_param(r, key))
             continue;
         size_t mark = t.len;

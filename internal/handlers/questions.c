@@ -130,8 +130,7 @@ int handle_get_question(struct request *r)
     size_t i;
     const json_t *v;
 
-    json_array_foreach(include, i, v)
-    {
+    json_array_foreach(include, i, v) {
         if (strcmp(json_string_value(v), "replies") == 0)
             with_replies = true;
         else if (strcmp(json_string_value(v), "related") == 0)

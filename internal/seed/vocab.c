@@ -47,10 +47,10 @@ static size_t vocab__count_strings(json_t *j)
     if (json_is_string(j))
         return 1;
     if (json_is_array(j))
-        json_array_foreach (j, i, x)
+        json_array_foreach(j, i, x)
             n += vocab__count_strings(x);
     else if (json_is_object(j))
-        json_object_foreach (j, key, x)
+        json_object_foreach(j, key, x)
             n += vocab__count_strings(x);
     return n;
 }
@@ -95,7 +95,7 @@ static int vocab__list(struct vocab__ctx *c, const json_t *arr,
         return vocab__bad(c, "%s must be a non-empty list of strings", where);
     l->v = c->v->strings + c->used;
     l->n = (unsigned)json_array_size(arr);
-    json_array_foreach (arr, i, x) {
+    json_array_foreach(arr, i, x) {
         if (!json_is_string(x) || json_string_length(x) == 0 ||
             c->used == c->cap)
             return vocab__bad(c, "%s[%zu] must be a non-empty string", where,
@@ -116,7 +116,7 @@ static int vocab__parts(struct vocab__ctx *c, const json_t *arr,
         json_array_size(arr) > SYN_MAXPARTS)
         return vocab__bad(c, "%s.parts must hold 1 to %d [part, verb] pairs",
                           where, SYN_MAXPARTS);
-    json_array_foreach (arr, i, x) {
+    json_array_foreach(arr, i, x) {
         const json_t *p = json_array_get(x, 0), *v = json_array_get(x, 1);
         if (json_array_size(x) != 2 || !json_is_string(p) ||
             !json_is_string(v) || json_string_length(p) == 0)
@@ -141,7 +141,7 @@ static int vocab__topics(struct vocab__ctx *c, const json_t *arr,
         json_array_size(arr) > max)
         return vocab__bad(c, "%s.topics must hold 1 to %u topic numbers", where,
                           max);
-    json_array_foreach (arr, i, x) {
+    json_array_foreach(arr, i, x) {
         json_int_t t = json_integer_value(x);
         if (!json_is_integer(x) || t < 1 || t > (json_int_t)ntopics)
             return vocab__bad(c,
@@ -239,7 +239,7 @@ static int vocab__department(struct vocab__ctx *c, const json_t *o,
         json_array_size(topics) > SYN_MAXTOPICS)
         return vocab__bad(c, "%s.topics must hold 1 to %d topics", where,
                           SYN_MAXTOPICS);
-    json_array_foreach (topics, i, x) {
+    json_array_foreach(topics, i, x) {
         snprintf(sub, sizeof(sub), "%s.topics[%zu]", where, i);
         if (vocab__str(c, x, "slug", &d->topics[i].slug, sub) != 0 ||
             vocab__str(c, x, "name", &d->topics[i].name, sub) != 0)
@@ -250,7 +250,7 @@ static int vocab__department(struct vocab__ctx *c, const json_t *o,
     d->conds = vocab__array(c, conds, sizeof(*d->conds), sub);
     if (d->conds == NULL)
         return -1;
-    json_array_foreach (conds, i, x) {
+    json_array_foreach(conds, i, x) {
         snprintf(sub, sizeof(sub), "%s.conditions[%zu]", where, i);
         if (vocab__condition(c, x, d, &d->conds[i], sub) != 0)
             return -1;
@@ -368,7 +368,7 @@ int syn__vocab_parse(const char *json, size_t len, struct syn_vocab *v,
     v->depts = vocab__array(&c, depts, sizeof(*v->depts), "departments");
     if (v->depts == NULL)
         return -1;
-    json_array_foreach (depts, i, x) {
+    json_array_foreach(depts, i, x) {
         snprintf(where, sizeof(where), "departments[%zu]", i);
         /* Counted as parsed, so syn__vocab_free() frees what exists. */
         v->ndepts++;
@@ -380,7 +380,7 @@ int syn__vocab_parse(const char *json, size_t len, struct syn_vocab *v,
     v->zh = vocab__array(&c, zh, sizeof(*v->zh), "zh_conditions");
     if (v->zh == NULL)
         return -1;
-    json_array_foreach (zh, i, x) {
+    json_array_foreach(zh, i, x) {
         snprintf(where, sizeof(where), "zh_conditions[%zu]", i);
         if (vocab__zh(&c, x, &v->zh[i], where) != 0)
             return -1;

@@ -40,8 +40,7 @@ static enum spec_param_kind spec__kind(const struct validator *v,
         /* ["integer", "null"]: the non-null member decides. */
         size_t i;
         const json_t *e;
-        json_array_foreach(t, i, e)
-        {
+        json_array_foreach(t, i, e) {
             if (json_is_string(e) &&
                 strcmp(json_string_value(e), "null") != 0) {
                 name = json_string_value(e);
@@ -146,18 +145,15 @@ static int spec__roles(const json_t *security, unsigned *roles, char *errbuf,
     *roles = 0;
     if (security == NULL)
         return 0;
-    json_array_foreach(security, i, req)
-    {
+    json_array_foreach(security, i, req) {
         const char *scheme;
         const json_t *list;
         if (json_object_size(req) == 0)
             return *roles = 0, 0; /* anonymous allowed */
-        json_object_foreach((json_t *)(uintptr_t)req, scheme, list)
-        {
+        json_object_foreach((json_t *)(uintptr_t)req, scheme, list) {
             size_t j;
             const json_t *r;
-            json_array_foreach(list, j, r)
-            {
+            json_array_foreach(list, j, r) {
                 unsigned bit = auth_role_from_name(json_string_value(r));
                 if (bit == 0) {
                     snprintf(errbuf, errlen, "%s: unknown role in security",
@@ -202,13 +198,11 @@ static int spec__add_operation(struct spec *s, const char *path,
     if (op->params == NULL)
         return -1;
     /* Operation parameters first, so they override the path item's. */
-    json_array_foreach(olist, i, p)
-    {
+    json_array_foreach(olist, i, p) {
         if (spec__add_param(s, op, p, errbuf, errlen) != 0)
             return -1;
     }
-    json_array_foreach(plist, i, p)
-    {
+    json_array_foreach(plist, i, p) {
         if (spec__add_param(s, op, p, errbuf, errlen) != 0)
             return -1;
     }
@@ -262,13 +256,12 @@ static int spec__build_operations(struct spec *s, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "the document has no paths");
         return -1;
     }
-    json_object_foreach((json_t *)(uintptr_t)paths, path, item) count +=
-        ARRAY_SIZE(spec__methods);
+    json_object_foreach((json_t *)(uintptr_t)paths, path, item)
+        count += ARRAY_SIZE(spec__methods);
     s->ops = calloc(count + 1, sizeof(*s->ops));
     if (s->ops == NULL)
         return -1;
-    json_object_foreach((json_t *)(uintptr_t)paths, path, item)
-    {
+    json_object_foreach((json_t *)(uintptr_t)paths, path, item) {
         if (path[0] != '/') {
             snprintf(errbuf, errlen, "path %s must start with /", path);
             return -1;
