@@ -25,6 +25,7 @@ MAIN_SRC := cmd/medqa/main.c
 GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c
 NPM_STAMP := node_modules/.package-lock.json
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+SQL_FILES  := $(sort $(wildcard sql/*.sql))
 HDRS     := $(wildcard include/medqa/*.h internal/*/*.h)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -40,9 +41,11 @@ all: deps build/medqa
 deps:
 	@scripts/deps.sh
 
-build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
+build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) \
+                    $(SQL_FILES) scripts/embed.sh
 	@mkdir -p $(@D)
-	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json \
+	  $(MIGRATIONS) -- $(SQL_FILES)
 
 # The /docs page and its scripts; Redoc's standalone bundle comes from npm.
 REDOC_JS := node_modules/redoc/bundles/redoc.standalone.js
