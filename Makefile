@@ -120,6 +120,13 @@ eval: all
 bench: build/medqa
 	@scripts/bench.sh
 
+# A database built by an earlier main (UPGRADE_FROM, default dbbb153: its
+# migrations, demo data, a synthetic load) upgraded by this tree: every
+# table's rows and the responses to a fixed set of requests stay the same.
+.PHONY: upgrade-test
+upgrade-test:
+	@scripts/upgrade-test.sh
+
 # docker/compose.yaml's topology from processes on loopback: PostgreSQL
 # primary and streaming replica, PgBouncer (transaction pooling), two medqa
 # and nginx; a read/write load that loses one medqa half-way (SIGKILL), and

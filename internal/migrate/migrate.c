@@ -69,10 +69,11 @@ static int migrate__recorded(PGconn *pg, const char *version, int *found,
                              size_t errlen)
 {
     const char *params[1] = {version};
-    PGresult *res = PQexecParams(
-        pg, "SELECT coalesce(checksum, '') FROM schema_migrations"
-            " WHERE version = $1",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(pg,
+                     "SELECT coalesce(checksum, '') FROM schema_migrations"
+                     " WHERE version = $1",
+                     1, NULL, params, NULL, NULL, 0);
     int rc = 0;
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -164,13 +165,12 @@ static int migrate__repeatable(PGconn *pg, const struct asset *f, int depth,
         return -1;
     if (found && strcmp(have, sum) == 0)
         return 0;
-    if (migrate__requires(pg, version, f, depth + 1, applied, errbuf,
-                          errlen) != 0)
+    if (migrate__requires(pg, version, f, depth + 1, applied, errbuf, errlen) !=
+        0)
         return -1;
     if (migrate__apply(pg, f, version, sum, errbuf, errlen) != 0)
         return -1;
-    log_msg(LOG_INFO, "repeatable migration applied", "file", version,
-            LOG_END);
+    log_msg(LOG_INFO, "repeatable migration applied", "file", version, LOG_END);
     (*applied)++;
     return 0;
 }
@@ -207,8 +207,10 @@ static int migrate__requires(PGconn *pg, const char *what,
                 memcmp(assets_sql[i].name, name, n) == 0)
                 break;
         if (i == assets_nsql) {
-            snprintf(errbuf, errlen, "%s requires sql/%.*s, which is not "
-                     "among the SQL files", what, (int)n, name);
+            snprintf(errbuf, errlen,
+                     "%s requires sql/%.*s, which is not "
+                     "among the SQL files",
+                     what, (int)n, name);
             return -1;
         }
         if (migrate__repeatable(pg, &assets_sql[i], depth, applied, errbuf,
