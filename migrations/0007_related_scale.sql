@@ -26,5 +26,5 @@
 -- are read rarely, so most reads would be cold.
 --
 -- This migration only replaced functions; since issue 12 they live in
--- sql/related.sql and sql/search.sql, and this file is kept, empty of statements, because
--- databases record it as applied.
+-- sql/related.sql and sql/search.sql, and this file is kept, empty of
+-- statements, because databases record it as applied.

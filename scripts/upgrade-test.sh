@@ -300,7 +300,7 @@ while read -r kind path; do
     fi
 done <"$list"
 echo "responses identical $same_r/$total (statuses: $(head -q -n 1 "$tmp"/old-out/* |
-    awk '{n[$2]++} END {for (s in n) printf "%s%s x%d", sep, s, n[s]; sep = ", "}'))"
+    awk '{n[$2]++} END {for (s in n) {printf "%s%s x%d", sep, s, n[s]; sep = ", "}}'))"
 [ "$same_r" -eq "$total" ] || fail=1
 # A database made new by this tree has the upgraded one's schema.
 DATABASE_URL=$(scripts/pg.sh url "$tmp/pg" "$pgport" fresh) "$new_bin" migrate \

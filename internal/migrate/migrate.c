@@ -7,16 +7,21 @@
  *   - repeatable files, sql/NAME.sql: every function and trigger, each
  *     defined once with CREATE OR REPLACE. Each runs after the versioned
  *     migrations whenever its SHA-256 differs from the one recorded under
- *     "sql/NAME.sql" (Flyway's repeatable migrations).
+ *     "sql/NAME.sql" (Flyway's repeatable migrations). Taking a function
+ *     out of sql/ leaves it in every database: dropping one is a versioned
+ *     migration's job (as 0010 does), like any change CREATE OR REPLACE
+ *     cannot make (a new return type, a removed argument).
  *
  * The checksum rule. An applied versioned migration is never edited: one
  * whose file no longer matches its recorded checksum stops `migrate` with
  * the file's name, and the fix is a new migration. Rows written before
  * checksums existed (by a medqa older than issue 12) have none; the first
- * run of a newer binary records the checksum of the file it carries. That
- * is how the rewrite of 0002..0009 at issue 12 (their functions moved to
- * sql/, their tables and indexes unchanged) is accepted once, on every
- * database that predates it, and from then on any edit is refused.
+ * run of a newer binary records the checksum of the file it carries if
+ * that file is the baseline (migrate__baseline: 0001..0009 as issue 12
+ * rewrote them), and refuses otherwise. That is how the rewrite of
+ * 0002..0009 at issue 12 (their functions moved to sql/, their tables,
+ * indexes and data unchanged) is accepted once, on every database that
+ * predates it, and from then on any edit is refused.
  *
  * A file that needs another's functions to exist while it runs names that
  * repeatable file in a line "-- requires: sql/NAME.sql": a versioned
@@ -40,6 +45,37 @@
 #define MIGRATE_SUM_LEN 65
 /* "sql/" and a file name. */
 #define MIGRATE_NAME_LEN 256
+
+/* The baseline: the versioned migrations as issue 12 left them. Rows
+ * without a checksum (written by a medqa older than issue 12) are taken to
+ * be these files, which is how the rewrite of 0002..0009 then (their
+ * functions moved to sql/; tables, indexes and data unchanged; 0001 was
+ * not touched) is accepted once on those databases. A row without a
+ * checksum whose file is no longer its baseline is refused like any other
+ * edit. Never changes: later migrations always have a checksum. */
+static const struct {
+    const char *name;
+    const char *sha256;
+} migrate__baseline[] = {
+    {"0001_departments.sql",
+     "5a2073c8c6b674287f52dcbeadd07d8170cf9983a8bbb5a3b2080d30c6742103"},
+    {"0002_domain.sql",
+     "06ab1fc299fec8f14d39635dd5c774f7cdf3d23b3cd8631f1a8d0b8b47246d56"},
+    {"0003_related.sql",
+     "e58166fee3a1653ab7afe498b11c57b236d3e4c7e84985d96ab76242063e08d1"},
+    {"0004_related_replies.sql",
+     "4999bc6d85ec3a36de4c56897b346fb4c5c0fa32dabae9a4cbf82afbb8ea6e09"},
+    {"0005_terms_speed.sql",
+     "214c91adf0075413fba6b1da9e41bfeaa0c7bcbb68da4f5bd67bb963a1f87efc"},
+    {"0006_read_speed.sql",
+     "d70b5539dec74570a9e3754e269e3cf74b7f90232e6c337db6d3f61d07ca9bd5"},
+    {"0007_related_scale.sql",
+     "0a7bd2abb51b2132cbeb1991adbab66a16be665dad810fc5a640708bf4f512d2"},
+    {"0008_terms_load.sql",
+     "e214952677d62054902ed3764b956f5d5f70b8a793839b524fd3f8753cb84a14"},
+    {"0009_reply_fk_index.sql",
+     "279db824c9c79604e608d317b24070311d012c0e8f9d267561ce9fe006da6b5d"},
+};
 
 static int migrate__exec(PGconn *pg, const char *sql, char *errbuf,
                          size_t errlen, const char *what)
@@ -233,7 +269,21 @@ static int migrate__versioned(PGconn *pg, const struct asset *m, int *applied,
     if (migrate__recorded(pg, m->name, &found, have, errbuf, errlen) != 0)
         return -1;
     if (found && have[0] == '\0') {
-        /* Applied before checksums existed: this file is the baseline. */
+        /* Applied before checksums existed: accepted if the file is still
+         * its baseline. */
+        const char *want = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(migrate__baseline); i++)
+            if (strcmp(migrate__baseline[i].name, m->name) == 0)
+                want = migrate__baseline[i].sha256;
+        if (want == NULL || strcmp(want, sum) != 0) {
+            snprintf(errbuf, errlen,
+                     "migrations/%s has changed since it was applied (it "
+                     "predates checksums, and the file is not the one issue "
+                     "12 left): an applied migration is never edited; put "
+                     "the change in a new migration",
+                     m->name);
+            return -1;
+        }
         if (migrate__command(pg,
                              "UPDATE schema_migrations SET checksum = $2"
                              " WHERE version = $1 AND checksum IS NULL",
