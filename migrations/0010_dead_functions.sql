@@ -12,9 +12,13 @@
 --                       mq_search_query read); both callers now read the
 --                       one map, mq_synonym_map() in sql/terms.sql, which
 --                       held the same 139 pairs.
+-- And one renamed: mq_related_candidates, the candidate query of
+-- mq_related, is mq__related_candidates in sql/related.sql (mq__ marks the
+-- helpers the C code does not call).
 -- IF EXISTS: a database created after this change never had them.
 DROP FUNCTION IF EXISTS mq_weighted_terms(tsvector);
 DROP FUNCTION IF EXISTS mq_cjk_query(text);
 DROP FUNCTION IF EXISTS mq_department_json(departments);
 DROP FUNCTION IF EXISTS mq_refresh_reply_terms();
 DROP FUNCTION IF EXISTS mq_synonyms();
+DROP FUNCTION IF EXISTS mq_related_candidates(tsquery, uuid, integer);

@@ -116,8 +116,9 @@ $$;
 -- LIMIT and thousands of estimated matches the planner would otherwise
 -- walk a btree or the whole table and filter, reading a large part of it
 -- before it has cap rows; a bitmap scan of the GIN indexes reads only the
--- matching rows. The settings hold for this function only.
-CREATE OR REPLACE FUNCTION mq_related_candidates(q tsquery, qid uuid, cap integer)
+-- matching rows. The settings hold for this function only. (Named
+-- mq_related_candidates until issue 12: an internal helper, so mq__.)
+CREATE OR REPLACE FUNCTION mq__related_candidates(q tsquery, qid uuid, cap integer)
 RETURNS TABLE (id uuid, terms tsvector, department_slug text, state text,
                asked_at timestamptz)
 LANGUAGE sql STABLE
@@ -233,7 +234,7 @@ BEGIN
     WITH cand AS MATERIALIZED (
         SELECT DISTINCT ON (c.id) c.* FROM (
             (SELECT m.* FROM unnest(qs) WITH ORDINALITY AS x(q, ord)
-             CROSS JOIN LATERAL mq_related_candidates(x.q, qid, cap) AS m
+             CROSS JOIN LATERAL mq__related_candidates(x.q, qid, cap) AS m
              LIMIT cap)
             UNION ALL
             (SELECT c.id, c.related_terms || c.reply_terms, c.department_slug,
