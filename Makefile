@@ -25,6 +25,7 @@ MAIN_SRC := cmd/medqa/main.c
 GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c build/gen/seed_assets.c
 NPM_STAMP := node_modules/.package-lock.json
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+SQL_FILES  := $(sort $(wildcard sql/*.sql))
 HDRS     := $(wildcard include/medqa/*.h internal/*/*.h)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -40,9 +41,11 @@ all: deps build/medqa
 deps:
 	@scripts/deps.sh
 
-build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
+build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) \
+                    $(SQL_FILES) scripts/embed.sh
 	@mkdir -p $(@D)
-	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json \
+	  $(MIGRATIONS) -- $(SQL_FILES)
 
 # The synthetic generator's vocabulary (internal/seed/vocab.c parses it).
 build/gen/seed_assets.c: internal/seed/vocabulary.json scripts/embed.sh
@@ -135,6 +138,13 @@ eval: all
 .PHONY: bench
 bench: build/medqa
 	@scripts/bench.sh
+
+# A database built by an earlier main (UPGRADE_FROM, default dbbb153: its
+# migrations, demo data, a synthetic load) upgraded by this tree: every
+# table's rows and the responses to a fixed set of requests stay the same.
+.PHONY: upgrade-test
+upgrade-test:
+	@scripts/upgrade-test.sh
 
 # docker/compose.yaml's topology from processes on loopback: PostgreSQL
 # primary and streaming replica, PgBouncer (transaction pooling), two medqa
