@@ -274,6 +274,23 @@ int config_load(struct config *cfg, char *errbuf, size_t errlen)
             return config__bad(errbuf, errlen, "DATABASE_POOL_MODE",
                                "session or transaction");
     }
+    /* failover */
+    cfg->db_failover_timeout_s = 0;
+    if ((s = getenv("DATABASE_FAILOVER_TIMEOUT")) != NULL && *s) {
+        if (config__ulong(s, 0, 60, &v) != 0)
+            return config__bad(errbuf, errlen, "DATABASE_FAILOVER_TIMEOUT",
+                               "a whole number of seconds from 0 (answer "
+                               "503 at once) to 60");
+        cfg->db_failover_timeout_s = (unsigned)v;
+    }
+    /* failover */
+    cfg->db_connect_timeout_s = 2;
+    if ((s = getenv("DATABASE_CONNECT_TIMEOUT")) != NULL && *s) {
+        if (config__ulong(s, 2, 60, &v) != 0)
+            return config__bad(errbuf, errlen, "DATABASE_CONNECT_TIMEOUT",
+                               "a whole number of seconds from 2 to 60");
+        cfg->db_connect_timeout_s = (unsigned)v;
+    }
     cfg->host = config__dup_env("HOST");
     cfg->spec_file = config__dup_env("MEDQA_SPEC_FILE");
     cfg->cursor_secret = config__dup_env("CURSOR_SECRET");
