@@ -31,6 +31,7 @@
 #include "medqa/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,10 @@ static void db__forget_named(struct db_conn *c)
     c->nnamed = c->named_cap = 0;
 }
 
+/* When the primary was first found missing (base_now_ms()), 0 while it
+ * is there: one outage for every thread, so that waits end together. */
+static _Atomic int64_t db__lost_since_ms;
+
 static int db__connect(struct db_conn *c)
 {
     char err[256];
@@ -287,6 +292,8 @@ static int db__connect(struct db_conn *c)
         c->pg = NULL;
         return DB_EUNAVAILABLE;
     }
+    if (!c->read)
+        atomic_store(&db__lost_since_ms, 0);
     log_msg(LOG_INFO,
             c->read ? "connected to the read database"
                     : "connected to the primary",
@@ -295,15 +302,29 @@ static int db__connect(struct db_conn *c)
 }
 
 /* db__connect(), again every DB__FAILOVER_RETRY_MS while no primary can be
- * found, for at most db__failover_wait_ms: a failover or switchover then
- * costs the request a wait instead of a 503. */
+ * found, until db__failover_wait_ms after the primary was first found
+ * missing by any thread: a failover or switchover then costs requests a
+ * wait instead of a 503, and once an outage lasts longer every request
+ * gets its 503 at once (after one attempt) instead of each holding its
+ * worker for the whole wait, which would queue every other request. */
 static int db__connect_waiting(struct db_conn *c)
 {
-    int64_t deadline = base_now_ms() + db__failover_wait_ms;
+    int64_t since = atomic_load(&db__lost_since_ms);
     int rc;
 
-    while ((rc = db__connect(c)) == DB_EUNAVAILABLE &&
-           base_now_ms() + DB__FAILOVER_RETRY_MS <= deadline) {
+    while ((rc = db__connect(c)) == DB_EUNAVAILABLE) {
+        int64_t now = base_now_ms();
+        if (since == 0) {
+            /* The first thread to notice sets the time; the others
+             * take theirs from it. */
+            int64_t none = 0;
+            since =
+                atomic_compare_exchange_strong(&db__lost_since_ms, &none, now)
+                    ? now
+                    : none;
+        }
+        if (now + DB__FAILOVER_RETRY_MS > since + db__failover_wait_ms)
+            return rc;
         struct timespec pause = {0, DB__FAILOVER_RETRY_MS * 1000000L};
         nanosleep(&pause, NULL);
     }
