@@ -52,8 +52,11 @@ PHASE2=${FAILOVER_PHASE2:-20}       # seconds of load around the switchover
 PHASE3=${FAILOVER_PHASE3:-45}       # seconds of load around the node loss
 EVENT_AT=${FAILOVER_EVENT_AT:-8}    # second of each phase the event happens
 N=${FAILOVER_N:-2000}
-SYNC_ROUNDS=${SYNC_ROUNDS:-2}
-SYNC_SECONDS=${SYNC_SECONDS:-10}
+SYNC_SECONDS=${SYNC_SECONDS:-12}
+SYNC_ROUNDS=${SYNC_ROUNDS:-3}
+# Few connections: a commit's latency, not the queue in front of medqa's
+# workers, is what synchronous replication changes.
+SYNC_CONNECTIONS=${SYNC_CONNECTIONS:-2}
 BASE=${FAILOVER_PORT_BASE:-188}
 P_ETCD=${BASE}01 P_ETCD_PEER=${BASE}02
 P_PG1=${BASE}11 P_PG2=${BASE}12 P_API1=${BASE}21 P_API2=${BASE}22
@@ -268,7 +271,7 @@ if [ "$MODE" = sync-cost ]; then
             m0=$(ticks_of "${medqa_pids[0]}")
             p0=$(ticks_of $(pg_pids pg1))
             s0=$(ticks_of $(pg_pids pg2))
-            BENCH_LUA=$top/bench BENCH_KEY=$app_key wrk -t2 -c"$CONNS" -d"${SYNC_SECONDS}s" \
+            BENCH_LUA=$top/bench BENCH_KEY=$app_key wrk -t"$SYNC_CONNECTIONS" -c"$SYNC_CONNECTIONS" -d"${SYNC_SECONDS}s" \
                 --latency -s bench/post.lua "http://127.0.0.1:$P_MEDQA1" >"$dir/sync-$round-$mode.out" 2>&1 ||
                 die "wrk failed"
             m1=$(ticks_of "${medqa_pids[0]}")
@@ -281,6 +284,8 @@ if [ "$MODE" = sync-cost ]; then
             us() { awk -v t="$1" -v n="$reqs" -v hz="$hz" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}'; }
             label=$([ $mode = true ] && echo "synchronous (synchronous_standby_names=$names)" ||
                 echo "asynchronous (synchronous_standby_names empty)")
+            # For the summary: mode p50(ms) medqa-µs primary-µs standby-µs.
+            echo "$mode $(awk -v v="$p50" 'BEGIN { if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v }') $(us $((m1 - m0))) $(us $((p1 - p0))) $(us $((s1 - s0)))" >>"$dir/sync-summary.txt"
             results+=("round $round, $label: $reqs POSTs, ${rps} req/s, p50 $p50, non-2xx ${non2xx:-0}; CPU µs per request: medqa $(us $((m1 - m0))), primary PostgreSQL $(us $((p1 - p0))), standby PostgreSQL $(us $((s1 - s0)))")
             say "${results[-1]}"
         done
@@ -289,10 +294,24 @@ if [ "$MODE" = sync-cost ]; then
 
 synchronous replication cost ($(date -u +%FT%TZ), $(git describe --always --dirty 2>/dev/null))
   cluster: Patroni, pg1 primary :$P_PG1, pg2 standby :$P_PG2 (streaming; synchronous_mode toggled with patronictl edit-config)
-  load: wrk -t2 -c$CONNS -d${SYNC_SECONDS}s bench/post.lua straight at medqa :$P_MEDQA1 (WORKERS=4), fsync on
+  load: wrk -t$SYNC_CONNECTIONS -c$SYNC_CONNECTIONS -d${SYNC_SECONDS}s bench/post.lua straight at medqa :$P_MEDQA1 (WORKERS=4), fsync on, $SYNC_ROUNDS rounds of each, alternating
   load average: $(cut -d' ' -f1-3 /proc/loadavg)
 EOF
     printf '  %s\n' "${results[@]}"
+    # Medians over the rounds.
+    for mode in true false; do
+        awk -v m=$mode '$1 == m' "$dir/sync-summary.txt" | awk -v m=$mode '
+            { for (i = 2; i <= 5; i++) v[i, NR] = $i }
+            END {
+                for (i = 2; i <= 5; i++) {
+                    for (a = 1; a <= NR; a++) x[a] = v[i, a]
+                    for (a = 2; a <= NR; a++) for (b = a; b > 1 && x[b-1] > x[b]; b--) { t = x[b]; x[b] = x[b-1]; x[b-1] = t }
+                    med[i] = NR % 2 ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
+                }
+                printf "  median, %s: POST p50 %.2f ms; CPU µs per request: medqa %d, primary PostgreSQL %d, standby PostgreSQL %d\n",
+                    (m == "true" ? "synchronous " : "asynchronous"), med[2], med[3], med[4], med[5]
+            }'
+    done
     exit 0
 fi
 
