@@ -223,7 +223,7 @@ start_medqa() { # port
 start_medqa "$P_MEDQA1"
 start_medqa "$P_MEDQA2"
 for port in "$P_MEDQA1" "$P_MEDQA2"; do
-    wait_for 20 curl -fsS -o "$dir/readyz-$port.json" "http://127.0.0.1:$port/readyz" ||
+    wait_for 20 curl -fs -o "$dir/readyz-$port.json" "http://127.0.0.1:$port/readyz" ||
         { tail "$dir/logs/medqa-$port.log" >&2; die "medqa on :$port is not ready"; }
 done
 ready=$(cat "$dir/readyz-$P_MEDQA1.json")
@@ -535,6 +535,9 @@ rewound() { # log: pg_rewind's summary, or nothing when it did not run
     grep -q "pg_rewind exit code=0" "$1" &&
         grep -o "servers diverged at WAL location [^ ]* on timeline [0-9]*" "$1" | head -n 1
 }
+rewind_text() { # summary: the report's words for it
+    if [ -n "$1" ]; then echo "pg_rewind: $1"; else echo "pg_rewind not run (no WAL beyond what pg2 had)"; fi
+}
 rewind1=$(rewound "$dir/logs/patroni-pg1-before.log")
 rewind3=$(rewound "$dir/logs/patroni-pg1.log")
 # 503s without a Retry-After, and any other status, as the client saw them.
@@ -550,9 +553,9 @@ failover-test report ($(date -u +%FT%TZ), $(git describe --always --dirty 2>/dev
         30 % POST /questions with an app key (half with an Idempotency-Key); every 201 written down with its id
   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (2 vCPUs shared by everything, other work included)
 EOF
-report 1 "scenario 1: kill -9 of the primary's (pg1) postmaster at +0; pg2 promoted at $(rel "$promoted1" "${event_time[1]}"); pg1 back as a standby at $(rel "$back1" "${event_time[1]}"), synchronous at $(rel "$sync1" "${event_time[1]}"), ${rewind1:+pg_rewind: $rewind1}${rewind1:-pg_rewind not needed (no WAL beyond what pg2 had)}" 30
+report 1 "scenario 1: kill -9 of the primary's (pg1) postmaster at +0; pg2 promoted at $(rel "$promoted1" "${event_time[1]}"); pg1 back as a standby at $(rel "$back1" "${event_time[1]}"), synchronous at $(rel "$sync1" "${event_time[1]}"), $(rewind_text "$rewind1")" 30
 report 2 "scenario 2: patronictl switchover pg2 -> pg1 at +0; pg1 leading at $(rel "$led2" "${event_time[2]}")" 5
-report 3 "scenario 3: kill -9 of pg1's Patroni and postmaster at +0 (node lost); pg2 promoted at $(rel "$promoted3" "${event_time[3]}") (leader key expired); pg1 started again at $(rel "$restart_time" "${event_time[3]}"), back as a standby at $(rel "$back3" "${event_time[3]}"), synchronous at $(rel "$sync3" "${event_time[3]}"); ${rewind3:+pg_rewind: $rewind3}${rewind3:-pg_rewind not run}" 30
+report 3 "scenario 3: kill -9 of pg1's Patroni and postmaster at +0 (node lost); pg2 promoted at $(rel "$promoted3" "${event_time[3]}") (leader key expired); pg1 started again at $(rel "$restart_time" "${event_time[3]}"), back as a standby at $(rel "$back3" "${event_time[3]}"), synchronous at $(rel "$sync3" "${event_time[3]}"); $(rewind_text "$rewind3")" 30
 cat <<EOF
   all scenarios: acknowledged writes found $found_total of $acked_total made; 503s without Retry-After: $no_retry_after; other statuses the client saw:${other_status:- none}
   the cluster at the end: $(ctl list -f json 2>/dev/null | jq -c '[.[] | {Member, Role, State, TL}]')
