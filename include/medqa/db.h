@@ -48,8 +48,9 @@ int db_init(const char *conninfo, const char *read_conninfo,
             bool transaction_pooling);
 
 /* Failover (DATABASE_FAILOVER_TIMEOUT, DATABASE_CONNECT_TIMEOUT): a
- * request that finds no primary keeps looking for one for `wait_s`
- * seconds (0: it gets DB_EUNAVAILABLE at once), and each host is given
+ * request that finds no primary keeps looking for one until `wait_s`
+ * seconds after the first request found it missing (0: it gets
+ * DB_EUNAVAILABLE at once), and each host is given
  * `connect_timeout_s` seconds to answer (libpq's connect_timeout; 0 keeps
  * the default, 2). Call after db_init(), before any worker thread
  * starts. */

@@ -23,8 +23,9 @@
  * again on the new primary; one whose connection broke under it may have
  * committed, so it is run again only when idempotent (a POST is not: its
  * client retries it with its Idempotency-Key). A request that finds no
- * primary keeps looking for db__failover_wait_ms before it gets its 503,
- * which is what bounds the unavailable time a failover shows clients. */
+ * primary keeps looking for one until db__failover_wait_ms after the
+ * first request found it missing, then gets its 503: that bounds how long
+ * a failover holds requests, and a longer outage answers 503 at once. */
 #include "medqa/db.h"
 
 #include "medqa/base.h"
