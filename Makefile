@@ -155,6 +155,16 @@ upgrade-test:
 scale-test: all
 	@scripts/scale.sh
 
+# docker/ha/compose.yaml's topology from processes on loopback: etcd, two
+# PostgreSQL under Patroni (synchronous replication), two medqa following
+# the primary, nginx; a read/write load through a kill -9 of the primary,
+# a switchover and the loss of the primary's node (its return by
+# pg_rewind), and a report per scenario. Ports 188xx, data under
+# var/failover; see scripts/failover.sh.
+.PHONY: failover-test
+failover-test: all
+	@scripts/failover.sh
+
 # libFuzzer targets (tests/fuzz/fuzz_*.c) over the library built with
 # clang, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS from its
 # seed corpus in tests/fuzz/corpus/<target>; `make test` runs each briefly.

@@ -138,6 +138,7 @@ static int main__serve(struct config *cfg)
         fprintf(stderr, "medqa: out of memory\n");
         goto out;
     }
+    db_set_failover(cfg->db_failover_timeout_s, cfg->db_connect_timeout_s);
     /* Block the stop signals before any thread exists, so every thread
      * inherits the mask and only sigwait() below sees them. */
     sigemptyset(&sigs);

@@ -17,9 +17,15 @@ struct config {
     bool transaction_pooling; /* DATABASE_POOL_MODE=transaction: behind
                                  PgBouncer's transaction pooling, so no
                                  prepared statements */
-    char *host;               /* address to bind; NULL means every address */
-    unsigned port;            /* 0 lets the kernel choose (tests use it) */
-    unsigned workers;         /* libmicrohttpd pool threads = DB connections */
+    /* failover */
+    unsigned db_failover_timeout_s; /* DATABASE_FAILOVER_TIMEOUT: seconds
+                                       a request waits for a primary to
+                                       appear before its 503; 0 = none */
+    unsigned db_connect_timeout_s;  /* DATABASE_CONNECT_TIMEOUT: seconds
+                                       per host to connect */
+    char *host;       /* address to bind; NULL means every address */
+    unsigned port;    /* 0 lets the kernel choose (tests use it) */
+    unsigned workers; /* libmicrohttpd pool threads = DB connections */
     enum log_level log_level;
     size_t max_body_bytes; /* request bodies above this get a 413 */
     char *public_base_url; /* origin used in `url`, `Location`, `Link` */

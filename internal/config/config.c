@@ -311,6 +311,25 @@ static const struct config__setting config__settings[] = {
      .help = "Set it to transaction behind PgBouncer's transaction "
              "pooling: statements are then sent unnamed instead of "
              "prepared."},
+    {.name = "DATABASE_FAILOVER_TIMEOUT",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(db_failover_timeout_s),
+     .lo = 0,
+     .hi = 60,
+     .unit = "seconds",
+     .zero = "answer 503 at once",
+     .def = "0",
+     .help = "Seconds a request may wait for a primary after the first "
+             "request found it missing (failover), before 503."},
+    {.name = "DATABASE_CONNECT_TIMEOUT",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(db_connect_timeout_s),
+     .lo = 2,
+     .hi = 60,
+     .unit = "seconds",
+     .def = "2",
+     .help = "Seconds each database host is given to answer a connection "
+             "attempt (libpq's connect_timeout)."},
     {.name = "HOST",
      .parse = config__string,
      .field = CONFIG__FIELD(host),

@@ -45,6 +45,8 @@ static const char *const all_names[] = {
     "MAX_HEADER_BYTES",
     "TRUSTED_PROXIES",
     "CORS_ORIGINS",
+    "DATABASE_FAILOVER_TIMEOUT",
+    "DATABASE_CONNECT_TIMEOUT",
 };
 
 static int clear_env(void **state)
