@@ -388,10 +388,7 @@ int db_acquire_now(struct db_conn **out)
 
 static time_t db__now(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (time_t)(base_now_ms() / 1000);
 }
 
 int db_acquire_read(struct db_conn **out)
