@@ -23,9 +23,10 @@ ASAN_CFLAGS = $(BASE_CFLAGS) -O1 -g $(ASAN_FLAGS)
 
 LIB_SRCS := $(sort $(wildcard internal/*/*.c))
 MAIN_SRC := cmd/medqa/main.c
-GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c
+GEN_SRC  := build/gen/assets.c build/gen/docs_assets.c build/gen/seed_assets.c
 NPM_STAMP := node_modules/.package-lock.json
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+SQL_FILES  := $(sort $(wildcard sql/*.sql))
 HDRS     := $(wildcard include/medqa/*.h internal/*/*.h)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -41,9 +42,16 @@ all: deps build/medqa
 deps:
 	@scripts/deps.sh
 
-build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) scripts/embed.sh
+build/gen/assets.c: openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS) \
+                    $(SQL_FILES) scripts/embed.sh
 	@mkdir -p $(@D)
-	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json $(MIGRATIONS)
+	$(Q)scripts/embed.sh $@ openapi/openapi.yaml internal/seed/demo.json \
+	  $(MIGRATIONS) -- $(SQL_FILES)
+
+# The synthetic generator's vocabulary (internal/seed/vocab.c parses it).
+build/gen/seed_assets.c: internal/seed/vocabulary.json scripts/embed.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/embed.sh --named $@ vocabulary_json=internal/seed/vocabulary.json
 
 # The /docs page and its scripts; Redoc's standalone bundle comes from npm.
 REDOC_JS := node_modules/redoc/bundles/redoc.standalone.js
@@ -101,10 +109,24 @@ asan: deps build/asan/medqa $(UNIT_BINS)
 run: all
 	@PORT=$(PORT) PGPORT=$(PGPORT) scripts/run.sh
 
-# The whole suite on a throwaway cluster: unit tests, then integration tests
-# against the ASan+UBSan binary. Ends with "N passed, N failed".
+# The whole suite on a throwaway cluster: spec lint, `make lint`, unit
+# tests, integration tests against the ASan+UBSan binary, relevance floors,
+# fuzz smoke. Ends with "N passed, N failed".
+# `make test T=questions`: only tests/integration/questions.test.mjs, with
+# what it needs (the ASan binary, a throwaway cluster, the migrated
+# template, the environment); no lint, unit, eval or fuzz.
+ifdef T
+test: deps build/asan/medqa
+	@scripts/test.sh suite '$(T)'
+else
 test: asan fuzz-bins
 	@scripts/test.sh
+endif
+
+# The unit tests (tests/unit, cmocka) under ASan+UBSan, nothing else. Ends
+# with "N passed, N failed".
+unit: deps $(UNIT_BINS)
+	@scripts/test.sh unit
 
 # Relevance figures of /related and search on tests/eval, beside a plain
 # ts_rank baseline.
@@ -118,6 +140,13 @@ eval: all
 bench: build/medqa
 	@scripts/bench.sh
 
+# A database built by an earlier main (UPGRADE_FROM, default dbbb153: its
+# migrations, demo data, a synthetic load) upgraded by this tree: every
+# table's rows and the responses to a fixed set of requests stay the same.
+.PHONY: upgrade-test
+upgrade-test:
+	@scripts/upgrade-test.sh
+
 # docker/compose.yaml's topology from processes on loopback: PostgreSQL
 # primary and streaming replica, PgBouncer (transaction pooling), two medqa
 # and nginx; a read/write load that loses one medqa half-way (SIGKILL), and
@@ -126,6 +155,16 @@ bench: build/medqa
 .PHONY: scale-test
 scale-test: all
 	@scripts/scale.sh
+
+# docker/ha/compose.yaml's topology from processes on loopback: etcd, two
+# PostgreSQL under Patroni (synchronous replication), two medqa following
+# the primary, nginx; a read/write load through a kill -9 of the primary,
+# a switchover and the loss of the primary's node (its return by
+# pg_rewind), and a report per scenario. Ports 188xx, data under
+# var/failover; see scripts/failover.sh.
+.PHONY: failover-test
+failover-test: all
+	@scripts/failover.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) over the library built with
 # clang, ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS from its
@@ -165,14 +204,24 @@ stop:
 clean:
 	rm -rf build
 
+# Every C file of ours (bench/'s stand-in server aside) in .clang-format's
+# layout; `make lint` checks it, with cppcheck (a false positive is silenced
+# where it stands: `// cppcheck-suppress <id>` and why).
+FORMAT_SRCS = $(LIB_SRCS) $(MAIN_SRC) $(HDRS) $(UNIT_SRCS) \
+              $(wildcard tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
+CHECK_SRCS  = $(LIB_SRCS) $(MAIN_SRC) $(UNIT_SRCS) $(wildcard tests/fuzz/*.c)
+
 format:
-	clang-format -i $(LIB_SRCS) $(MAIN_SRC) $(HDRS) $(UNIT_SRCS)
+	clang-format -i $(FORMAT_SRCS)
 
 lint:
-	clang-format --dry-run -Werror $(LIB_SRCS) $(MAIN_SRC) $(HDRS) $(UNIT_SRCS)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -Iinclude \
-	  $(LIB_SRCS) $(MAIN_SRC)
+	@echo "  LINT    clang-format --dry-run ($(words $(FORMAT_SRCS)) files)"
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+	@echo "  LINT    cppcheck ($(words $(CHECK_SRCS)) files)"
+	$(Q)cppcheck --quiet --error-exitcode=1 \
+	  --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Iinclude -Itests/unit \
+	  $(CHECK_SRCS)
 
 # SOAK_MINUTES (10) of mixed load (reads, writes, 4xx, slow clients)
 # against build/medqa, sampling RSS, fds, database connections and status

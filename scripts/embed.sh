@@ -1,9 +1,11 @@
 #!/bin/sh
-# Writes a C file holding the spec and every migration as byte arrays.
-# Usage: scripts/embed.sh OUT.c openapi/openapi.yaml demo.json migrations/*.sql
+# Writes a C file holding the spec, every migration and every repeatable
+# SQL file (sql/*.sql) as byte arrays.
+# Usage: scripts/embed.sh OUT.c openapi/openapi.yaml demo.json \
+#            migrations/*.sql -- sql/*.sql
 #    or: scripts/embed.sh --named OUT.c VAR=FILE... which writes one
 #        `const struct asset assets_VAR` per pair (the /docs page and its
-#        scripts), named after FILE's base name.
+#        scripts, the synthetic vocabulary), named after FILE's base name.
 set -eu
 emit() { # name var file
     printf 'static const unsigned char %s[] = {\n' "$2"
@@ -40,19 +42,31 @@ tmp="$out.$$.tmp"
     emit demo.json demo_data "$demo"
     printf 'const struct asset assets_demo_json = {"demo.json", demo_data, %s};\n\n' \
         "$(wc -c < "$demo" | tr -d ' ')"
-    i=0
-    for f in "$@"; do
-        emit "$(basename "$f")" "mig_$i" "$f"
-        i=$((i + 1))
+    # table VAR PREFIX FILE...: the byte arrays and the table of one group.
+    table() {
+        var=$1; pre=$2; shift 2
+        i=0
+        for f in "$@"; do
+            emit "$(basename "$f")" "${pre}_$i" "$f"
+            i=$((i + 1))
+        done
+        printf 'const struct asset assets_%s[] = {\n' "$var"
+        i=0
+        for f in "$@"; do
+            printf '    {"%s", %s_%d, %s},\n' "$(basename "$f")" "$pre" "$i" \
+                "$(wc -c < "$f" | tr -d ' ')"
+            i=$((i + 1))
+        done
+        [ "$i" -gt 0 ] || printf '    {0, 0, 0},\n'
+        printf '};\nconst size_t assets_n%s = %d;\n\n' "$var" "$i"
+    }
+    migs=""
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        migs="$migs $1"; shift
     done
-    printf 'const struct asset assets_migrations[] = {\n'
-    i=0
-    for f in "$@"; do
-        printf '    {"%s", mig_%d, %s},\n' "$(basename "$f")" "$i" \
-            "$(wc -c < "$f" | tr -d ' ')"
-        i=$((i + 1))
-    done
-    [ "$i" -gt 0 ] || printf '    {0, 0, 0},\n'
-    printf '};\nconst size_t assets_nmigrations = %d;\n' "$i"
+    [ $# -eq 0 ] || shift
+    # shellcheck disable=SC2086 # file names without spaces, by convention
+    table migrations mig $migs
+    table sql rep "$@"
 } > "$tmp"
 mv "$tmp" "$out"

@@ -39,19 +39,8 @@ static void main__usage(FILE *f)
                "                        generate N plausible questions (COPY)\n"
                "  --help                show this text\n"
                "  --version             print the version\n"
-               "\n"
-               "Configuration is read from the environment (defaults and "
-               "meanings in\nREADME.md):\n"
-               "  DATABASE_URL DATABASE_READ_URL DATABASE_POOL_MODE\n"
-               "  PORT HOST WORKERS LOG_LEVEL PUBLIC_BASE_URL CORS_ORIGINS "
-               "CURSOR_SECRET\n"
-               "  MAX_BODY_BYTES MAX_HEADER_BYTES CONNECTION_TIMEOUT "
-               "HEADER_TIMEOUT BODY_TIMEOUT\n"
-               "  MAX_CONNECTIONS MAX_CONNECTIONS_PER_IP TRUSTED_PROXIES\n"
-               "  RATE_LIMIT_ANON RATE_LIMIT_PARTNER RATE_LIMIT_APP "
-               "RATE_LIMIT_DOCTOR\n"
-               "  RATE_LIMIT_EDITOR RATE_LIMIT_ENTRIES IDF_REFRESH_INTERVAL "
-               "MEDQA_SPEC_FILE\n");
+               "\n");
+    config_help(f);
 }
 
 /* Reads a whole file into a new buffer (for MEDQA_SPEC_FILE). */
@@ -146,13 +135,12 @@ static int main__serve(struct config *cfg)
         return 1;
     if (db_init(cfg->database_url, cfg->database_read_url,
                 cfg->transaction_pooling) != 0 ||
-        handlers_register_statements() != 0 ||
-        related_register_statements() != 0 ||
-        webhooks_register_statements() != 0 || metrics_init(spec) != 0 ||
+        handlers_register_statements() != 0 || metrics_init(spec) != 0 ||
         webhooks_http_init() != 0) {
         fprintf(stderr, "medqa: out of memory\n");
         goto out;
     }
+    db_set_failover(cfg->db_failover_timeout_s, cfg->db_connect_timeout_s);
     /* Block the stop signals before any thread exists, so every thread
      * inherits the mask and only sigwait() below sees them. */
     sigemptyset(&sigs);

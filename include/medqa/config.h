@@ -2,12 +2,12 @@
 #ifndef MEDQA_CONFIG_H
 #define MEDQA_CONFIG_H
 
+#include "medqa/log.h"
 #include "medqa/ratelimit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+#include <stdio.h>
 
 struct config {
     char *database_url;       /* libpq conninfo or URI; never logged */
@@ -17,9 +17,15 @@ struct config {
     bool transaction_pooling; /* DATABASE_POOL_MODE=transaction: behind
                                  PgBouncer's transaction pooling, so no
                                  prepared statements */
-    char *host;               /* address to bind; NULL means every address */
-    unsigned port;            /* 0 lets the kernel choose (tests use it) */
-    unsigned workers;         /* libmicrohttpd pool threads = DB connections */
+    /* failover */
+    unsigned db_failover_timeout_s; /* DATABASE_FAILOVER_TIMEOUT: seconds
+                                       a request waits for a primary to
+                                       appear before its 503; 0 = none */
+    unsigned db_connect_timeout_s;  /* DATABASE_CONNECT_TIMEOUT: seconds
+                                       per host to connect */
+    char *host;       /* address to bind; NULL means every address */
+    unsigned port;    /* 0 lets the kernel choose (tests use it) */
+    unsigned workers; /* libmicrohttpd pool threads = DB connections */
     enum log_level log_level;
     size_t max_body_bytes; /* request bodies above this get a 413 */
     char *public_base_url; /* origin used in `url`, `Location`, `Link` */
@@ -86,5 +92,9 @@ struct config {
 int config_load(struct config *cfg, char *errbuf, size_t errlen);
 
 void config_cleanup(struct config *cfg);
+
+/* Writes every setting to f for `medqa --help`: its variable, default,
+ * what it accepts and what it is for (the same table config_load reads). */
+void config_help(FILE *f);
 
 #endif

@@ -7,7 +7,12 @@
  * second connection for read-only requests. Behind PgBouncer in
  * transaction pooling mode nothing may outlive a transaction on the server
  * side, so statements are sent unnamed (PQexecParams) instead of being
- * prepared. */
+ * prepared.
+ *
+ * Either URL may name several hosts (libpq's multi-host syntax): the
+ * primary connection asks for target_session_attrs=read-write and the read
+ * connection for prefer-standby, unless the URL says otherwise, and the
+ * primary is looked up again whenever it is lost (see db_query()). */
 #ifndef MEDQA_DB_H
 #define MEDQA_DB_H
 
@@ -15,8 +20,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* A statement the service runs. Modules declare theirs in static tables and
- * hand them to db_register() before the server starts. */
+/* A statement the service runs. Every module that runs SQL while serving
+ * declares its statements one way: one table `<mod>_statements[]` and its
+ * length `const size_t <mod>_nstatements = ARRAY_SIZE(<mod>_statements)`,
+ * both in the module's header, and one line for it in the table that
+ * handlers_register_statements() (handlers/table.c) hands to
+ * db_register() in one loop. */
 struct db_statement {
     const char *name; /* unique; the prepared statement's name */
     const char *sql;  /* $1… placeholders; never built from input */
@@ -42,8 +51,18 @@ struct db_conn;
 int db_init(const char *conninfo, const char *read_conninfo,
             bool transaction_pooling);
 
-/* Adds statements to the set prepared on every new connection. The table
- * must outlive the service (static storage). Call before any request. */
+/* Failover (DATABASE_FAILOVER_TIMEOUT, DATABASE_CONNECT_TIMEOUT): a
+ * request that finds no primary keeps looking for one until `wait_s`
+ * seconds after the first request found it missing (0: it gets
+ * DB_EUNAVAILABLE at once), and each host is given
+ * `connect_timeout_s` seconds to answer (libpq's connect_timeout; 0 keeps
+ * the default, 2). Call after db_init(), before any worker thread
+ * starts. */
+void db_set_failover(unsigned wait_s, unsigned connect_timeout_s);
+
+/* Adds the n statements of `stmts` to the set prepared on every new
+ * connection. The table must outlive the service (static storage). Called
+ * only by handlers_register_statements(), before any request. */
 int db_register(const struct db_statement *stmts, size_t n);
 
 /* Returns this thread's connection, connecting (and preparing every
@@ -51,6 +70,10 @@ int db_register(const struct db_statement *stmts, size_t n);
  * belongs to the thread; never free it. Returns DB_OK or
  * DB_EUNAVAILABLE. */
 int db_acquire(struct db_conn **out);
+
+/* Like db_acquire() without waiting for a primary to appear: one attempt
+ * to connect, for probes that must answer at once (/readyz). */
+int db_acquire_now(struct db_conn **out);
 
 /* Like db_acquire() for a request that only reads and need not see its
  * caller's own latest writes: this thread's connection to the read
@@ -69,9 +92,14 @@ bool db_has_read(void);
 bool db_is_read(const struct db_conn *c);
 
 /* Runs a registered statement with text parameters (NULL is SQL NULL).
- * When `idempotent` is true and the connection turns out to be broken, it
- * is reset and the statement retried once. On DB_OK *out is a new result
- * the caller frees with PQclear(); on error *out is NULL. */
+ * When the primary is lost under it (the connection breaks, or the
+ * server turned read-only: SQLSTATE 25006), the primary is found again
+ * and, outside a transaction, the statement retried once: always after
+ * 25006 (it did nothing), after a broken connection only when
+ * `idempotent` is true (it may have committed). Otherwise the result is
+ * DB_EUNAVAILABLE and the next db_acquire() looks for the primary. On DB_OK
+ * *out is a new result the caller frees with PQclear(); on error *out is NULL.
+ */
 int db_query(struct db_conn *c, const struct db_statement *st,
              const char *const *params, bool idempotent, PGresult **out);
 
@@ -100,6 +128,11 @@ const char *db_error_hint(const struct db_conn *c);
 /* The server's message of the last failure, for the log only (it may name
  * tables; never send it to a client). */
 const char *db_last_error(const struct db_conn *c);
+
+/* The host and port `c` is connected to ("" when it is not): with
+ * several hosts in DATABASE_URL, the one that is the primary now. */
+const char *db_host(const struct db_conn *c);
+const char *db_port(const struct db_conn *c);
 
 /* Closes every connection any thread opened. Call after the server has
  * stopped and no worker runs. */

@@ -3,7 +3,11 @@
 #ifndef MEDQA_LOG_H
 #define MEDQA_LOG_H
 
-#include "medqa/config.h"
+#include <stddef.h>
+
+/* The least severe level a line must have to be written; LOG_LEVEL in the
+ * environment sets it (config.h reads it, so log depends on nothing). */
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level level);
 

@@ -36,6 +36,7 @@ enum problem_kind {
     PROBLEM_HEADERS_TOO_LARGE, /* 431 */
     PROBLEM_INTERNAL,          /* 500 logged, never explained */
     PROBLEM_UNAVAILABLE,       /* 503 the database cannot be reached */
+    PROBLEM_BAD_PATH,          /* 400 a control character in the path */
     PROBLEM__COUNT
 };
 

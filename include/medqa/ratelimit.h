@@ -52,6 +52,19 @@ struct ratelimit_result {
     unsigned retry_after_s; /* when refused: seconds until one token */
 };
 
+/* One request's charge: the bucket it was counted in and under which
+ * rule, whether it spent a token (so a 304 can give it back), and the
+ * figures for its RateLimit-* headers. Zeroed, it is "not counted". */
+struct ratelimit_charge {
+    struct ratelimit *rl; /* the table; NULL when limiting is off */
+    const struct ratelimit_rule *rule;
+    unsigned char key[RATELIMIT_KEY_MAX];
+    size_t keylen; /* 0 until a bucket is named */
+    bool spent;
+    bool known; /* `result` holds figures to send */
+    struct ratelimit_result result;
+};
+
 /* Makes a table of at least `entries` buckets (rounded up to a power of
  * two number of sets). Returns 0 and the table in *out (free it with
  * ratelimit_free()), or -1 when out of memory. */

@@ -4,14 +4,19 @@
  * fills once and nothing refreshed afterwards: new questions' words all
  * counted as rare. A worker thread asks PostgreSQL every so often to
  * refresh the table when it is older than the interval
- * (mq_refresh_df_if_stale, migrations/0007); with several instances one
- * of them does it and the others skip. */
+ * (mq_refresh_df_if_stale(), in sql/); with several instances one of them
+ * does it and the others skip. */
 #ifndef MEDQA_RELATED_H
 #define MEDQA_RELATED_H
 
-/* Registers the worker's statement; call before any connection is made
- * (with the other db_register calls). Returns 0 or a negative number. */
-int related_register_statements(void);
+#include "medqa/db.h"
+
+#include <stddef.h>
+
+/* The worker's statements, registered with every module's by
+ * handlers_register_statements() (medqa/handlers.h). */
+extern const struct db_statement related_worker_statements[];
+extern const size_t related_worker_nstatements;
 
 /* Starts the worker: a check at once, then one every interval_s seconds.
  * interval_s 0 starts nothing. Returns 0, or -1 if the thread could not

@@ -24,36 +24,35 @@ struct request_header {
     char *value;
 };
 
+/* One request, from its head to its response. The server (http/server.c)
+ * allocates it on the first call of the access handler and frees it when
+ * libmicrohttpd reports the request complete; the http module fills the
+ * "what came in" part before any handler runs, and handlers only read it.
+ * Everything in it is owned by the struct unless marked borrowed. */
 struct request {
     /* What came in. */
-    struct MHD_Connection *conn;
-    const struct config *cfg;
-    const struct spec *spec;
-    const struct spec_operation *op;
-    const char *method;
-    const char *path;
+    struct MHD_Connection *conn;     /* borrowed from libmicrohttpd */
+    const struct config *cfg;        /* borrowed */
+    const struct spec *spec;         /* borrowed */
+    const struct spec_operation *op; /* NULL until routed */
+    const char *method;              /* borrowed from libmicrohttpd */
+    const char *path;                /* decoded, borrowed likewise */
     char request_id[65];
     json_t *params; /* path, query and header parameters by name, already
                        coerced to their schema types and validated */
     json_t *body;   /* the validated JSON body, or NULL */
-    char *raw_body; /* the body as received (owned) */
+    char *raw_body; /* the body as received */
     size_t raw_len;
     size_t raw_cap;
-    bool too_large;     /* the body passed MAX_BODY_BYTES */
-    unsigned role;      /* enum auth_role bit of the caller; 0 = anonymous */
-    char key_id[37];    /* the caller's API key id ("" when anonymous) */
-    char doctor_id[37]; /* the doctor a doctor key is bound to */
-    long long started_us;
-    /* Rate limiting (http/server): the bucket this request was counted
-     * in, so that a 304 can give its token back, and the figures for the
-     * RateLimit-* headers. */
-    struct ratelimit *rl;
-    const struct ratelimit_rule *rl_rule;
-    unsigned char rl_key[RATELIMIT_KEY_MAX];
-    size_t rl_keylen;
-    bool rl_spent;
-    bool rl_known; /* rl_result holds figures to send */
-    struct ratelimit_result rl_result;
+    bool too_large;       /* the body passed MAX_BODY_BYTES */
+    bool control_in_path; /* the raw path holds a control character */
+    unsigned role;        /* enum auth_role bit of the caller; 0 = anonymous */
+    char key_id[37];      /* the caller's API key id ("" when anonymous) */
+    char doctor_id[37];   /* the doctor a doctor key is bound to */
+    long long started_us; /* base_now_us() at the first call */
+    /* Rate limiting (http/limit.c): where the request was counted, so a
+     * 304 can give its token back, and the RateLimit-* figures. */
+    struct ratelimit_charge limit;
 
     /* What goes out. */
     unsigned status;

@@ -48,8 +48,9 @@ struct spec_operation {
     size_t nparams;
     const json_t *body_schema; /* NULL when the operation takes no body */
     bool body_required;
-    unsigned roles; /* bit mask of enum auth_role; 0 means anyone */
-    void *handler;  /* bound by the handler table (see http/dispatch) */
+    unsigned roles;    /* bit mask of enum auth_role; 0 means anyone */
+    bool rate_limited; /* the operation declares a 429 response */
+    void *handler;     /* bound by the handler table (see http/dispatch) */
 };
 
 struct spec {

@@ -11,6 +11,8 @@
 #ifndef MEDQA_WEBHOOKS_H
 #define MEDQA_WEBHOOKS_H
 
+#include "medqa/db.h"
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -133,8 +135,10 @@ long long webhooks_retry_delay_ms(int next, unsigned scale, double jitter01);
  * or -1 when the value is neither. */
 long webhooks_parse_retry_after(const char *v, long long now);
 
-/* Registers the worker's and handlers' statements with db_register(). */
-int webhooks_register_statements(void);
+/* The worker's statements (store.c), registered with every module's by
+ * handlers_register_statements() (medqa/handlers.h). */
+extern const struct db_statement webhooks_worker_statements[];
+extern const size_t webhooks_worker_nstatements;
 
 /* Starts the delivery thread (it makes its own database connection). Does
  * nothing, returning 0, without WEBHOOK_SECRET_KEY. Returns -1 when the

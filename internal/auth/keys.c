@@ -7,10 +7,8 @@
  * is nothing for a slow password hash to protect. */
 #include "medqa/auth.h"
 
+#include "medqa/base.h"
 #include "medqa/db.h"
-#include "medqa/problem.h"
-#include "medqa/request.h"
-#include "medqa/spec.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -26,23 +24,11 @@ const struct db_statement auth_statements[] = {
      "WHERE prefix = $1 AND revoked_at IS NULL",
      1},
 };
-const size_t auth_nstatements =
-    sizeof(auth_statements) / sizeof(auth_statements[0]);
-
-static const char auth__hex[] = "0123456789abcdef";
+const size_t auth_nstatements = ARRAY_SIZE(auth_statements);
 
 void auth_key_hash(const char *key, char *hash_hex)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-
-    if (!EVP_Digest(key, strlen(key), md, &len, EVP_sha256(), NULL))
-        memset(md, 0, sizeof(md));
-    for (int i = 0; i < 32; i++) {
-        hash_hex[2 * i] = auth__hex[md[i] >> 4];
-        hash_hex[2 * i + 1] = auth__hex[md[i] & 15];
-    }
-    hash_hex[64] = '\0';
+    base_sha256_hex(key, strlen(key), 32, hash_hex);
 }
 
 int auth_key_generate(char *key, char *prefix, char *hash_hex)
@@ -52,11 +38,7 @@ int auth_key_generate(char *key, char *prefix, char *hash_hex)
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return -1;
-    for (int i = 0; i < 6; i++) {
-        prefix[2 * i] = auth__hex[rnd[i] >> 4];
-        prefix[2 * i + 1] = auth__hex[rnd[i] & 15];
-    }
-    prefix[AUTH_PREFIX_LEN] = '\0';
+    base_hex(rnd, 6, prefix);
     int n = EVP_EncodeBlock(b64, rnd + 6, 32); /* 44 chars, one '=' */
     if (n != 44)
         return -1;
@@ -90,16 +72,17 @@ int auth_key_prefix(const char *key, char *prefix)
     return 0;
 }
 
-/* Replies 401 and returns 1: "answered, stop here". */
-static int auth__unauthorized(struct request *r, const char *detail)
+/* Fills *out as a 401 for `reason`. */
+static void auth__unauthorized(struct auth_verdict *out,
+                               enum auth_reason reason)
 {
-    request_add_header(r, "WWW-Authenticate", "Bearer realm=\"medqa\"");
-    request_problem(r, PROBLEM_UNAUTHORIZED, 0, detail, NULL);
-    return 1;
+    out->outcome = AUTH_UNAUTHORIZED;
+    out->reason = reason;
 }
 
-/* Looks the key up; 0 when found and the hash matches. */
-static int auth__check_key(struct request *r, const char *key)
+/* Looks the key up; fills the caller into *out when found and the hash
+ * matches, otherwise the verdict. Returns 0 when found. */
+static int auth__check_key(const char *key, struct auth_verdict *out)
 {
     char prefix[AUTH_PREFIX_LEN + 1];
     char hash[65];
@@ -108,14 +91,17 @@ static int auth__check_key(struct request *r, const char *key)
     PGresult *res = NULL;
     int rc;
 
-    if (auth_key_prefix(key, prefix) != 0)
-        return auth__unauthorized(r, "The API key is malformed.");
+    if (auth_key_prefix(key, prefix) != 0) {
+        auth__unauthorized(out, AUTH_REASON_MALFORMED);
+        return -1;
+    }
     rc = db_acquire(&c);
     if (rc == DB_OK)
         rc = db_query(c, &auth_statements[0], params, true, &res);
     if (rc != DB_OK) {
-        request_problem_db(r, rc);
-        return 1;
+        out->outcome = AUTH_UNAVAILABLE;
+        out->db_rc = rc;
+        return -1;
     }
     auth_key_hash(key, hash);
     /* Hash the presented key even when no row matched, so a miss and a
@@ -123,34 +109,38 @@ static int auth__check_key(struct request *r, const char *key)
     if (PQntuples(res) != 1 ||
         CRYPTO_memcmp(hash, PQgetvalue(res, 0, 3), 64) != 0) {
         PQclear(res);
-        return auth__unauthorized(r, "The API key is unknown or revoked.");
+        auth__unauthorized(out, AUTH_REASON_UNKNOWN);
+        return -1;
     }
-    snprintf(r->key_id, sizeof(r->key_id), "%s", PQgetvalue(res, 0, 0));
-    snprintf(r->doctor_id, sizeof(r->doctor_id), "%s", PQgetvalue(res, 0, 2));
-    r->role = auth_role_from_name(PQgetvalue(res, 0, 1));
+    snprintf(out->key_id, sizeof(out->key_id), "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->doctor_id, sizeof(out->doctor_id), "%s",
+             PQgetvalue(res, 0, 2));
+    out->role = auth_role_from_name(PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;
 }
 
-int auth_authenticate(struct request *r)
+void auth_authenticate(const char *authorization, unsigned roles,
+                       struct auth_verdict *out)
 {
-    const char *h = request_header(r, "Authorization");
-    unsigned need = r->op->roles;
+    const char *h = authorization;
 
+    memset(out, 0, sizeof(*out));
     if (h != NULL) {
-        if (strncasecmp(h, "Bearer ", 7) != 0)
-            return auth__unauthorized(r, "Use Authorization: Bearer <key>.");
+        if (strncasecmp(h, "Bearer ", 7) != 0) {
+            auth__unauthorized(out, AUTH_REASON_SCHEME);
+            return;
+        }
         h += 7;
         while (*h == ' ')
             h++;
-        if (auth__check_key(r, h) != 0)
-            return 1;
+        if (auth__check_key(h, out) != 0)
+            return;
     }
-    if (need == 0 || (r->role & need) != 0)
-        return 0;
-    if (r->role == 0)
-        return auth__unauthorized(r, "This operation needs an API key.");
-    request_problem(r, PROBLEM_FORBIDDEN, 0,
-                    "This API key's role may not do this.", NULL);
-    return 1;
+    if (roles == 0 || (out->role & roles) != 0)
+        out->outcome = out->role == 0 ? AUTH_ANONYMOUS : AUTH_OK;
+    else if (out->role == 0)
+        auth__unauthorized(out, AUTH_REASON_MISSING);
+    else
+        out->outcome = AUTH_FORBIDDEN;
 }

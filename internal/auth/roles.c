@@ -1,6 +1,8 @@
 /* auth/roles — role names as the spec and the CLI spell them. */
 #include "medqa/auth.h"
 
+#include "medqa/base.h"
+
 #include <string.h>
 
 static const struct {
@@ -17,7 +19,7 @@ unsigned auth_role_from_name(const char *name)
 {
     if (name == NULL)
         return 0;
-    for (size_t i = 0; i < sizeof(auth__roles) / sizeof(auth__roles[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(auth__roles); i++)
         if (strcmp(auth__roles[i].name, name) == 0)
             return auth__roles[i].bit;
     return 0;
@@ -25,7 +27,7 @@ unsigned auth_role_from_name(const char *name)
 
 const char *auth_role_name(unsigned role)
 {
-    for (size_t i = 0; i < sizeof(auth__roles) / sizeof(auth__roles[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(auth__roles); i++)
         if (auth__roles[i].bit == role)
             return auth__roles[i].name;
     return NULL;

@@ -1,9 +1,9 @@
 /* handlers/departments — GET /departments: the taxonomy every question is
  * filed under. Small and fixed, so it is one page without a cursor. */
 #include "handlers_internal.h"
+
+#include "medqa/base.h"
 #include "medqa/db.h"
-#include "medqa/handlers.h"
-#include "medqa/problem.h"
 #include "medqa/request.h"
 
 static const char departments__list_sql[] =
@@ -17,8 +17,7 @@ static const char departments__list_sql[] =
 const struct db_statement departments_statements[] = {
     {"departments_list", departments__list_sql, 0},
 };
-const size_t departments_nstatements =
-    sizeof(departments_statements) / sizeof(departments_statements[0]);
+const size_t departments_nstatements = ARRAY_SIZE(departments_statements);
 
 int handle_list_departments(struct request *r)
 {

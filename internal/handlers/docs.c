@@ -2,9 +2,9 @@
  * that loads Redoc's standalone bundle and a start-up script, both served
  * from here (embedded at build time like the spec), so the page works
  * offline and never pulls code from a CDN. */
+#include "handlers_internal.h"
+
 #include "medqa/assets.h"
-#include "medqa/handlers.h"
-#include "medqa/problem.h"
 #include "medqa/request.h"
 
 #include <stdlib.h>

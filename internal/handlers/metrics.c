@@ -1,5 +1,6 @@
 /* handlers/metrics — GET /metrics for operators, Prometheus text. */
-#include "medqa/handlers.h"
+#include "handlers_internal.h"
+
 #include "medqa/metrics.h"
 #include "medqa/request.h"
 

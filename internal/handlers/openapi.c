@@ -1,5 +1,6 @@
 /* handlers/openapi — the contract itself, as JSON and as the YAML source. */
-#include "medqa/handlers.h"
+#include "handlers_internal.h"
+
 #include "medqa/request.h"
 #include "medqa/spec.h"
 

@@ -1,7 +1,8 @@
 /* handlers/querybuf — see querybuf.h. */
 #include "querybuf.h"
 
-#include <stdarg.h>
+#include "medqa/base.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,33 @@ void qb_add(struct querybuf *b, const char *fragment)
     b->len += n;
 }
 
+void qb_addf(struct querybuf *b, const char *fmt, int n)
+{
+    char num[16];
+    size_t numlen = (size_t)snprintf(num, sizeof(num), "%d", n);
+
+    /* Written out here rather than by snprintf: the format is the
+     * caller's constant, but not a literal the compiler can check. */
+    for (const char *p = fmt; *p != '\0' && !b->overflow; p++) {
+        const char *piece = p;
+        size_t len = 1;
+        if (p[0] == '%' && p[1] == 'd') {
+            piece = num;
+            len = numlen;
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            p++;
+        }
+        if (b->len + len + 1 > sizeof(b->sql)) {
+            b->overflow = true;
+            break;
+        }
+        memcpy(b->sql + b->len, piece, len);
+        b->len += len;
+    }
+    b->sql[b->len] = '\0';
+}
+
 int qb_param(struct querybuf *b, const char *value)
 {
     if (b->nparams == QB_MAX_PARAMS) {
@@ -35,14 +63,7 @@ int qb_param(struct querybuf *b, const char *value)
 
 void qb_filter(struct querybuf *b, const char *fmt, const char *value)
 {
-    char frag[512];
-    int n = qb_param(b, value);
-    /* fmt is always a string constant of the caller's. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(frag, sizeof(frag), fmt, n, n, n);
-#pragma GCC diagnostic pop
-    qb_add(b, frag);
+    qb_addf(b, fmt, qb_param(b, value));
 }
 
 void qb_shape(struct querybuf *b, char c)
@@ -69,10 +90,9 @@ void qb_limit(struct querybuf *b, int limit)
         {26, 'C', " LIMIT 26"}, {31, 'D', " LIMIT 31"},
         {51, 'E', " LIMIT 51"}, {101, 'F', " LIMIT 101"},
     };
-    size_t n = sizeof(sizes) / sizeof(sizes[0]);
     size_t i = 0;
 
-    while (i + 1 < n && sizes[i].rows < limit + 1)
+    while (i + 1 < ARRAY_SIZE(sizes) && sizes[i].rows < limit + 1)
         i++;
     if (sizes[i].rows < limit + 1) {
         b->overflow = true;
@@ -81,4 +101,76 @@ void qb_limit(struct querybuf *b, int limit)
     qb_shape(b, '#');
     qb_shape(b, sizes[i].shape);
     qb_add(b, sizes[i].sql);
+}
+
+int qb_keyset_keys(const struct qb_keyset *k)
+{
+    return k->ncolumns - (k->lookup != NULL ? 1 : 0);
+}
+
+/* Appends the columns of `k` separated by ", ", each followed by
+ * `suffix`. */
+static void qb__columns(struct querybuf *b, const struct qb_keyset *k,
+                        const char *suffix)
+{
+    for (int i = 0; i < k->ncolumns; i++) {
+        if (i > 0)
+            qb_add(b, ", ");
+        qb_add(b, k->columns[i].expr);
+        qb_add(b, suffix);
+    }
+}
+
+/* " AND (columns) op (values)": the row comparison that starts the page
+ * after the cursor's keys. A single column is compared bare. */
+static void qb__after(struct querybuf *b, const struct qb_keyset *k,
+                      const char *const *after)
+{
+    int first = k->lookup != NULL ? 1 : 0;
+    int param[QB_MAX_COLUMNS];
+
+    for (int i = 0; i < k->ncolumns - first; i++)
+        param[first + i] = qb_param(b, after[i]);
+    qb_add(b, k->ncolumns > 1 ? " AND (" : " AND ");
+    qb__columns(b, k, "");
+    qb_add(b, k->ncolumns > 1 ? (k->desc ? ") < (" : ") > (")
+                              : (k->desc ? " < " : " > "));
+    for (int i = 0; i < k->ncolumns; i++) {
+        const struct qb_column *col = &k->columns[i];
+        if (i > 0)
+            qb_add(b, ", ");
+        if (i < first) {
+            /* The lookup reads the first key, the next column's. */
+            qb_addf(b, k->lookup, param[first]);
+            continue;
+        }
+        qb_addf(b, "$%d", param[i]);
+        if (col->type != NULL) {
+            qb_add(b, "::");
+            qb_add(b, col->type);
+        }
+    }
+    if (k->ncolumns > 1)
+        qb_add(b, ")");
+}
+
+void qb_keyset(struct querybuf *b, const struct qb_keyset *k,
+               const char *const *after, int limit)
+{
+    if (k->ncolumns < 1 || k->ncolumns > QB_MAX_COLUMNS ||
+        qb_keyset_keys(k) < 1) {
+        b->overflow = true;
+        return;
+    }
+    if (k->shape != 0) {
+        qb_shape(b, '_');
+        qb_shape(b, k->shape);
+    }
+    if (after != NULL) {
+        qb__after(b, k, after);
+        qb_shape(b, 'c');
+    }
+    qb_add(b, " ORDER BY ");
+    qb__columns(b, k, k->desc ? " DESC" : "");
+    qb_limit(b, limit);
 }

@@ -6,23 +6,18 @@
  * change event commit together or not at all. */
 #include "common.h"
 #include "handlers_internal.h"
-#include "querybuf.h"
+#include "page.h"
 
 #include "medqa/auth.h"
+#include "medqa/base.h"
 #include "medqa/config.h"
-#include "medqa/handlers.h"
-#include "medqa/problem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define Q_TS(col)                                                              \
-    "to_char(" col " AT TIME ZONE 'UTC', "                                     \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-/* Search: mq_search_query (migrations/0004) matches every English word of
- * q as itself or its canonical synonym, and Chinese by bigrams; relevance
+/* Search: mq_search_query() (in sql/) matches every English word of q
+ * as itself or its canonical synonym, and Chinese by bigrams; relevance
  * is cover density over title (A), body (B), synonyms (C) and the doctor's
  * reply (D), normalised by document length (flag 1). With sort=relevance
  * a question also matches through its doctors' replies alone: they name
@@ -36,7 +31,7 @@
  * statement is prepared, so its generic plan cannot fold them, and
  * OFFSET 0 keeps the planner from pulling `s` up into every row (which
  * cost ~0.1 ms a row).
- * Results carry "highlight" (mq_search_json, migrations/0007). */
+ * Results carry "highlight" (mq_search_json(), in sql/). */
 #define Q_SEARCH_CAP "500"
 #define Q_SEARCH_HEAD                                                          \
     "SELECT mq_search_json(r.q, $1, r.pat, r.tq), r.rank::text, "              \
@@ -51,9 +46,9 @@
 
 /* A question's representation, as mq_question_json(q, $1) gives it, with
  * the department and topics as scalar subqueries of the statement itself
- * (migrations/0006): planned once per connection, where a function call
- * per row costs its own executor start. With a LIMIT, PostgreSQL builds it
- * only for the rows returned, after any sort. */
+ * (mq__question_doc(), in sql/): planned once per connection, where a
+ * function call per row costs its own executor start. With a LIMIT,
+ * PostgreSQL builds it only for the rows returned, after any sort. */
 #define Q_DOC                                                                  \
     "mq__question_doc(q, $1, "                                                 \
     "(SELECT d.j FROM mq__department_of(q.department_slug) AS d), "            \
@@ -102,8 +97,7 @@ const struct db_statement questions_statements[] = {
      4},
     {"question_delete", "SELECT mq_delete_question($1::uuid)", 1},
 };
-const size_t questions_nstatements =
-    sizeof(questions_statements) / sizeof(questions_statements[0]);
+const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
 /* Inserts `,"key":value` before the final '}' of a JSON object text. */
 static char *questions__splice(const char *obj, size_t len, const char *key,
@@ -132,15 +126,11 @@ int handle_get_question(struct request *r)
     bool with_replies = false;
     bool with_related = false;
     bool editor = (r->role & AUTH_ROLE_EDITOR) != 0;
-    struct db_conn *c = hx_conn(r);
     PGresult *res = NULL;
     size_t i;
     const json_t *v;
 
-    if (c == NULL)
-        return 0;
-    json_array_foreach(include, i, v)
-    {
+    json_array_foreach(include, i, v) {
         if (strcmp(json_string_value(v), "replies") == 0)
             with_replies = true;
         else if (strcmp(json_string_value(v), "related") == 0)
@@ -150,9 +140,9 @@ int handle_get_question(struct request *r)
                              request_param_str(r, "id")};
     int which = (with_replies ? QG_WITH_REPLIES : 0) |
                 (with_related ? QG_WITH_RELATED : 0) | (editor ? QG_EDITOR : 0);
-    int rc = db_query(c, &questions_statements[which], params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
+    if (hx_query_or_reply(r, &questions_statements[which], params, true,
+                          &res) == REPLY_QUEUED)
+        return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
         return request_problem(r, PROBLEM_NOT_FOUND, 0,
@@ -200,28 +190,56 @@ fail:
     return -1;
 }
 
-static const char *questions__sort(const struct request *r)
+/* The four orders of /questions, by the `sort` parameter; a cursor
+ * carries its sort's name. Relevance pages by rank within the bounded
+ * candidate set (Q_SEARCH_HEAD). */
+enum { QL_NEWEST, QL_OLDEST, QL_UPDATED, QL_RELEVANCE };
+
+static const struct page_list questions__lists[] = {
+    [QL_NEWEST] = {.sort = "newest",
+                   .keyset = {.shape = 'n',
+                              .desc = true,
+                              QB_BY_TIME("q.asked_at", "q.id")}},
+    [QL_OLDEST] = {.sort = "oldest",
+                   .keyset = {.shape = 'o', QB_BY_TIME("q.asked_at", "q.id")}},
+    [QL_UPDATED] = {.sort = "updated",
+                    .keyset = {.shape = 'u',
+                               .desc = true,
+                               QB_BY_TIME("q.updated_at", "q.id")}},
+    [QL_RELEVANCE] = {.sort = "relevance",
+                      .keyset = {.shape = 'r',
+                                 .desc = true,
+                                 .ncolumns = 2,
+                                 .columns = {{"r.rank", "real"},
+                                             {"(r.q).id", "uuid"}}}},
+};
+
+/* The list for the request's `sort` (the spec's enum; newest when
+ * absent). */
+static const struct page_list *questions__list(const struct request *r)
 {
     const char *s = request_param_str(r, "sort");
-    return s ? s : "newest";
+
+    for (size_t i = 0; s != NULL && i < ARRAY_SIZE(questions__lists); i++)
+        if (strcmp(questions__lists[i].sort, s) == 0)
+            return &questions__lists[i];
+    return &questions__lists[QL_NEWEST];
 }
 
 int handle_list_questions(struct request *r)
 {
-    const char *sort = questions__sort(r);
+    const struct page_list *list = questions__list(r);
+    bool relevance = list == &questions__lists[QL_RELEVANCE];
     const char *q = request_param_str(r, "q");
     const char *v;
-    int limit = hx_limit(r);
-    struct cursor cur;
+    struct page pg;
     struct querybuf b;
     int tsq = 0;
 
-    if (strcmp(sort, "relevance") == 0 && q == NULL)
-        return request_problem_validation(
-            r, json_pack("[{s:s, s:s, s:s}]", "parameter", "sort", "in",
-                         "query", "detail", "relevance needs q"));
-    if (hx_cursor(r, sort, 2, &cur) != 0)
-        return 0;
+    if (relevance && q == NULL)
+        return hx_reply_bad_query(r, "sort", "relevance needs q");
+    if (page_open_or_reply(r, list, &pg) == REPLY_QUEUED)
+        return REPLY_QUEUED;
 
     qb_init(&b, "ql");
     qb_param(&b, r->cfg->public_base_url);
@@ -231,25 +249,17 @@ int handle_list_questions(struct request *r)
         tsq = qb_param(&b, q);
         qb_shape(&b, 'q');
     }
-    bool relevance = strcmp(sort, "relevance") == 0;
     if (relevance) {
         /* The filters below land inside the bounded candidate query. */
-        char frag[768];
-        snprintf(frag, sizeof(frag), Q_SEARCH_HEAD, tsq, tsq);
-        qb_add(&b, frag);
+        qb_addf(&b, Q_SEARCH_HEAD, tsq);
     } else {
         qb_add(&b, "SELECT " Q_DOC ", ");
-        if (strcmp(sort, "updated") == 0)
-            qb_add(&b, Q_TS("q.updated_at") ", ");
-        else
-            qb_add(&b, Q_TS("q.asked_at") ", ");
+        qb_add(&b, list == &questions__lists[QL_UPDATED]
+                       ? QB_TS("q.updated_at") ", "
+                       : QB_TS("q.asked_at") ", ");
         qb_add(&b, "q.id::text FROM questions q WHERE q.deleted_at IS NULL");
-    }
-    if (tsq && !relevance) {
-        char frag[256];
-        snprintf(frag, sizeof(frag),
-                 " AND q.related_terms @@ mq_search_query($%d)", tsq);
-        qb_add(&b, frag);
+        if (tsq)
+            qb_addf(&b, " AND q.related_terms @@ mq_search_query($%d)", tsq);
     }
     if ((v = request_param_str(r, "department")) != NULL) {
         qb_filter(&b, " AND q.department_slug = $%d", v);
@@ -293,52 +303,16 @@ int handle_list_questions(struct request *r)
     }
     if (relevance)
         qb_add(&b, Q_SEARCH_TAIL);
-    qb_shape(&b, '_');
-    qb_shape(&b, sort[0]);
-    if (cur.nkeys == 2) {
-        int a = qb_param(&b, cur.keys[0]);
-        int id = qb_param(&b, cur.keys[1]);
-        char frag[256];
-        if (relevance)
-            snprintf(frag, sizeof(frag),
-                     " AND (r.rank, (r.q).id) < ($%d::real, $%d::uuid)", a, id);
-        else if (strcmp(sort, "updated") == 0)
-            snprintf(frag, sizeof(frag),
-                     " AND (q.updated_at, q.id) < ($%d::timestamptz, "
-                     "$%d::uuid)",
-                     a, id);
-        else if (strcmp(sort, "oldest") == 0)
-            snprintf(frag, sizeof(frag),
-                     " AND (q.asked_at, q.id) > ($%d::timestamptz, "
-                     "$%d::uuid)",
-                     a, id);
-        else
-            snprintf(frag, sizeof(frag),
-                     " AND (q.asked_at, q.id) < ($%d::timestamptz, "
-                     "$%d::uuid)",
-                     a, id);
-        qb_add(&b, frag);
-        qb_shape(&b, 'c');
-    }
-    if (relevance) {
-        qb_add(&b, " ORDER BY r.rank DESC, (r.q).id DESC");
-    } else if (strcmp(sort, "updated") == 0) {
-        qb_add(&b, " ORDER BY q.updated_at DESC, q.id DESC");
-    } else if (strcmp(sort, "oldest") == 0) {
-        qb_add(&b, " ORDER BY q.asked_at ASC, q.id ASC");
-    } else {
-        qb_add(&b, " ORDER BY q.asked_at DESC, q.id DESC");
-    }
-    qb_limit(&b, limit);
-    return hx_list(r, &b, limit, sort, 2);
+    page_keyset(&pg, &b);
+    return page_reply(r, &pg, &b);
 }
 
 int handle_create_question(struct request *r)
 {
     const char *params[2] = {r->raw_body, r->cfg->public_base_url};
 
-    return hx_create(r, &questions_statements[QG_COUNT], params, "/questions/",
-                     1);
+    return hx_reply_create(r, &questions_statements[QG_COUNT], params,
+                           "/questions/", 1);
 }
 
 int handle_patch_question(struct request *r)
@@ -348,12 +322,12 @@ int handle_patch_question(struct request *r)
                              hx_if_match(r, tags, sizeof(tags)),
                              r->cfg->public_base_url};
 
-    return hx_write_one(r, &questions_statements[QG_COUNT + 1], params);
+    return hx_reply_write_one(r, &questions_statements[QG_COUNT + 1], params);
 }
 
 int handle_delete_question(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "id")};
 
-    return hx_write_none(r, &questions_statements[QG_COUNT + 2], params);
+    return hx_reply_write_none(r, &questions_statements[QG_COUNT + 2], params);
 }

@@ -3,19 +3,12 @@
  * writes the editorial "More Info" and may edit or hide any reply. */
 #include "common.h"
 #include "handlers_internal.h"
-#include "querybuf.h"
+#include "page.h"
 
 #include "medqa/auth.h"
-#include "medqa/config.h"
-#include "medqa/handlers.h"
-#include "medqa/problem.h"
+#include "medqa/base.h"
 
-#include <stdio.h>
 #include <string.h>
-
-#define R_TS(col)                                                              \
-    "to_char(" col " AT TIME ZONE 'UTC', "                                     \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 const struct db_statement replies_statements[] = {
     {"reply_get",
@@ -33,8 +26,7 @@ const struct db_statement replies_statements[] = {
      4},
     {"reply_delete", "SELECT mq_delete_reply($1::uuid, $2::uuid)", 2},
 };
-const size_t replies_nstatements =
-    sizeof(replies_statements) / sizeof(replies_statements[0]);
+const size_t replies_nstatements = ARRAY_SIZE(replies_statements);
 
 /* The doctor a doctor key acts as; NULL for editors (who may act on any
  * reply). */
@@ -43,71 +35,61 @@ static const char *replies__actor(const struct request *r)
     return (r->role & AUTH_ROLE_DOCTOR) ? r->doctor_id : NULL;
 }
 
+/* A question's replies, oldest first as the page shows them. */
+static const struct page_list replies__of_question = {
+    .sort = "replied",
+    .keyset = {QB_BY_TIME("r.replied_at", "r.id")},
+    .flags = PAGE_PARENT,
+    .missing = "No question with that id.",
+};
+
 int handle_list_question_replies(struct request *r)
 {
-    int limit = hx_limit(r);
-    struct cursor cur;
+    struct page pg;
     struct querybuf b;
-    PGresult *res = NULL;
 
-    if (hx_cursor(r, "replied", 2, &cur) != 0)
-        return 0;
+    if (page_open_or_reply(r, &replies__of_question, &pg) == REPLY_QUEUED)
+        return REPLY_QUEUED;
     qb_init(&b, "qr");
     qb_param(&b, request_param_str(r, "id"));
     /* The LEFT JOIN keeps one row when the question exists but has no
      * (more) replies, so "no question" (404) and "no replies" differ. */
     qb_add(&b, "SELECT CASE WHEN x.id IS NOT NULL THEN "
                "mq_reply_json(x.rep)::text END, x.ts, x.id "
-               "FROM questions q LEFT JOIN LATERAL (SELECT r AS rep, " R_TS(
-                   "r.replied_at") " AS ts, r.id::text AS id "
-                                   "FROM replies r WHERE r.question_id = q.id "
-                                   "AND r.deleted_at IS NULL");
-    if (cur.nkeys == 2) {
-        char frag[160];
-        int a = qb_param(&b, cur.keys[0]);
-        int id = qb_param(&b, cur.keys[1]);
-        snprintf(frag, sizeof(frag),
-                 " AND (r.replied_at, r.id) > ($%d::timestamptz, $%d::uuid)", a,
-                 id);
-        qb_add(&b, frag);
-        qb_shape(&b, 'c');
-    }
-    qb_add(&b, " ORDER BY r.replied_at, r.id");
-    qb_limit(&b, limit);
+               "FROM questions q LEFT JOIN LATERAL (SELECT r AS rep, ");
+    qb_add(&b, QB_TS("r.replied_at") " AS ts, r.id::text AS id "
+                                     "FROM replies r WHERE r.question_id = "
+                                     "q.id AND r.deleted_at IS NULL");
+    page_keyset(&pg, &b);
     qb_add(&b, ") x ON true WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
-    if (b.overflow)
-        return request_problem_db(r, DB_EQUERY);
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return 0;
-    int rc = db_query_named(c, b.name, b.sql, b.nparams, b.params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return request_problem(r, PROBLEM_NOT_FOUND, 0,
-                               "No question with that id.", NULL);
-    }
-    return hx_reply_page(r, res, limit, "replied", 2);
+    return page_reply(r, &pg, &b);
 }
+
+/* /replies: newest first, or by last update (oldest first, so a client
+ * syncing with updated_since reads forward). */
+static const struct page_list replies__newest = {
+    .sort = "newest",
+    .keyset = {.shape = 'n', .desc = true, QB_BY_TIME("r.replied_at", "r.id")},
+};
+static const struct page_list replies__updated = {
+    .sort = "updated",
+    .keyset = {.shape = 'u', QB_BY_TIME("r.updated_at", "r.id")},
+};
 
 int handle_list_replies(struct request *r)
 {
     const char *sort = request_param_str(r, "sort");
+    bool updated = sort != NULL && strcmp(sort, "updated") == 0;
     const char *v;
-    int limit = hx_limit(r);
-    struct cursor cur;
+    struct page pg;
     struct querybuf b;
-    int updated;
 
-    if (sort == NULL)
-        sort = "newest";
-    updated = strcmp(sort, "updated") == 0;
-    if (hx_cursor(r, sort, 2, &cur) != 0)
-        return 0;
+    if (page_open_or_reply(r, updated ? &replies__updated : &replies__newest,
+                           &pg) == REPLY_QUEUED)
+        return REPLY_QUEUED;
     qb_init(&b, "rl");
     qb_add(&b, "SELECT mq_reply_json(r)::text, ");
-    qb_add(&b, updated ? R_TS("r.updated_at") : R_TS("r.replied_at"));
+    qb_add(&b, updated ? QB_TS("r.updated_at") : QB_TS("r.replied_at"));
     qb_add(&b, ", r.id::text FROM replies r JOIN questions q ON q.id = "
                "r.question_id AND q.deleted_at IS NULL "
                "WHERE r.deleted_at IS NULL");
@@ -123,33 +105,16 @@ int handle_list_replies(struct request *r)
         qb_filter(&b, " AND r.updated_at >= $%d::timestamptz", v);
         qb_shape(&b, 'u');
     }
-    qb_shape(&b, '_');
-    qb_shape(&b, sort[0]);
-    if (cur.nkeys == 2) {
-        char frag[160];
-        int a = qb_param(&b, cur.keys[0]);
-        int id = qb_param(&b, cur.keys[1]);
-        snprintf(frag, sizeof(frag),
-                 updated ? " AND (r.updated_at, r.id) > ($%d::timestamptz, "
-                           "$%d::uuid)"
-                         : " AND (r.replied_at, r.id) < ($%d::timestamptz, "
-                           "$%d::uuid)",
-                 a, id);
-        qb_add(&b, frag);
-        qb_shape(&b, 'c');
-    }
-    qb_add(&b, updated ? " ORDER BY r.updated_at, r.id"
-                       : " ORDER BY r.replied_at DESC, r.id DESC");
-    qb_limit(&b, limit);
-    return hx_list(r, &b, limit, sort, 2);
+    page_keyset(&pg, &b);
+    return page_reply(r, &pg, &b);
 }
 
 int handle_get_reply(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "id")};
 
-    return hx_get_one(r, &replies_statements[0], params,
-                      "No reply with that id.");
+    return hx_reply_get_one(r, &replies_statements[0], params,
+                            "No reply with that id.");
 }
 
 int handle_create_reply(struct request *r)
@@ -175,7 +140,7 @@ int handle_create_reply(struct request *r)
         kind = "editorial";
     }
     const char *params[4] = {request_param_str(r, "id"), kind, body, doctor};
-    return hx_create(r, &replies_statements[1], params, "/replies/", 1);
+    return hx_reply_create(r, &replies_statements[1], params, "/replies/", 1);
 }
 
 int handle_patch_reply(struct request *r)
@@ -185,12 +150,12 @@ int handle_patch_reply(struct request *r)
                              hx_if_match(r, tags, sizeof(tags)),
                              replies__actor(r)};
 
-    return hx_write_one(r, &replies_statements[2], params);
+    return hx_reply_write_one(r, &replies_statements[2], params);
 }
 
 int handle_delete_reply(struct request *r)
 {
     const char *params[2] = {request_param_str(r, "id"), replies__actor(r)};
 
-    return hx_write_none(r, &replies_statements[3], params);
+    return hx_reply_write_none(r, &replies_statements[3], params);
 }

@@ -1,15 +1,23 @@
-/* handlers/table — the one place where operationIds meet C functions. */
+/* handlers/table — the one place where operationIds meet C functions, and
+ * where every module's statements are registered. */
 #include "handlers_internal.h"
+
 #include "medqa/auth.h"
+#include "medqa/base.h"
 #include "medqa/db.h"
 #include "medqa/handlers.h"
+#include "medqa/related.h"
 #include "medqa/spec.h"
+#include "medqa/webhooks.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-static const struct handler_entry handlers__table[] = {
+static const struct {
+    const char *operation_id;
+    handler_fn fn;
+} handlers__table[] = {
     {"getHealthz", handle_get_healthz},
     {"getReadyz", handle_get_readyz},
     {"getOpenapiJson", handle_get_openapi_json},
@@ -51,14 +59,12 @@ static const struct handler_entry handlers__table[] = {
     {"replayWebhook", handle_replay_webhook},
 };
 
-#define HANDLERS_COUNT (sizeof(handlers__table) / sizeof(handlers__table[0]))
-
 int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
 {
     for (size_t i = 0; i < s->nops; i++) {
         struct spec_operation *op = &s->ops[i];
         op->handler = NULL;
-        for (size_t k = 0; k < HANDLERS_COUNT; k++)
+        for (size_t k = 0; k < ARRAY_SIZE(handlers__table); k++)
             if (strcmp(handlers__table[k].operation_id, op->operation_id) == 0)
                 op->handler = (void *)(uintptr_t)handlers__table[k].fn;
         if (op->handler == NULL) {
@@ -68,7 +74,7 @@ int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
             return -1;
         }
     }
-    for (size_t k = 0; k < HANDLERS_COUNT; k++) {
+    for (size_t k = 0; k < ARRAY_SIZE(handlers__table); k++) {
         if (spec_find_operation(s, handlers__table[k].operation_id) == NULL) {
             snprintf(errbuf, errlen,
                      "handler for %s has no operation in the spec",
@@ -79,19 +85,36 @@ int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* Every statement the service prepares, one line per module (or handler
+ * file): each exposes its static table as `<mod>_statements` and its
+ * length as `<mod>_nstatements` (ARRAY_SIZE), and nothing else calls
+ * db_register(). The length is read through a pointer so this table is a
+ * constant. */
+static const struct {
+    const struct db_statement *list;
+    const size_t *n;
+} handlers__statements[] = {
+    {auth_statements, &auth_nstatements},
+    {health_statements, &health_nstatements},
+    {departments_statements, &departments_nstatements},
+    {idempotency_statements, &idempotency_nstatements},
+    {questions_statements, &questions_nstatements},
+    {replies_statements, &replies_nstatements},
+    {topics_statements, &topics_nstatements},
+    {doctors_statements, &doctors_nstatements},
+    {related_get_statements, &related_get_nstatements},
+    {related_worker_statements, &related_worker_nstatements},
+    {webhooks_statements, &webhooks_nstatements},
+    {webhooks_worker_statements, &webhooks_worker_nstatements},
+};
+
 int handlers_register_statements(void)
 {
-    if (db_register(auth_statements, auth_nstatements) != 0 ||
-        db_register(health_statements, health_nstatements) != 0 ||
-        db_register(departments_statements, departments_nstatements) != 0 ||
-        db_register(idempotency_statements, idempotency_nstatements) != 0 ||
-        db_register(questions_statements, questions_nstatements) != 0 ||
-        db_register(replies_statements, replies_nstatements) != 0 ||
-        db_register(topics_statements, topics_nstatements) != 0 ||
-        db_register(doctors_statements, doctors_nstatements) != 0 ||
-        db_register(changes_statements, changes_nstatements) != 0 ||
-        db_register(related_statements, related_nstatements) != 0 ||
-        db_register(webhooks_statements, webhooks_nstatements) != 0)
-        return -1;
+    for (size_t i = 0; i < ARRAY_SIZE(handlers__statements); i++) {
+        int rc = db_register(handlers__statements[i].list,
+                             *handlers__statements[i].n);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }

@@ -3,13 +3,9 @@
  * query looks up, so names with any characters page safely. */
 #include "common.h"
 #include "handlers_internal.h"
-#include "querybuf.h"
+#include "page.h"
 
-#include "medqa/handlers.h"
-#include "medqa/problem.h"
-
-#include <stdio.h>
-#include <string.h>
+#include "medqa/base.h"
 
 const struct db_statement topics_statements[] = {
     {"topic_get",
@@ -22,22 +18,24 @@ const struct db_statement topics_statements[] = {
      "SELECT j::text FROM mq_patch_topic($1, $2::jsonb, $3::text[]) AS j", 3},
     {"topic_delete", "SELECT mq_delete_topic($1)", 1},
 };
-const size_t topics_nstatements =
-    sizeof(topics_statements) / sizeof(topics_statements[0]);
+const size_t topics_nstatements = ARRAY_SIZE(topics_statements);
+
+static const struct page_list topics__list = {
+    .sort = "name",
+    .keyset = {.ncolumns = 2,
+               .columns = {{"t.name", NULL}, {"t.slug", NULL}},
+               .lookup = "(SELECT name FROM topics WHERE slug = $%d)"},
+};
 
 int handle_list_topics(struct request *r)
 {
     const char *v;
-    int limit = hx_limit(r);
-    char limit_text[16];
-    struct cursor cur;
+    struct page pg;
     struct querybuf b;
 
-    if (hx_cursor(r, "name", 1, &cur) != 0)
-        return 0;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
+    if (page_open_or_reply(r, &topics__list, &pg) == REPLY_QUEUED)
+        return REPLY_QUEUED;
     qb_init(&b, "tl");
-    qb_param(&b, limit_text);
     qb_add(&b, "SELECT mq_topic_json(t)::text, t.slug FROM topics t "
                "WHERE t.deleted_at IS NULL");
     if ((v = request_param_str(r, "department")) != NULL) {
@@ -54,33 +52,23 @@ int handle_list_topics(struct request *r)
                   v);
         qb_shape(&b, 'p');
     }
-    if (cur.nkeys == 1) {
-        char frag[200];
-        int s = qb_param(&b, cur.keys[0]);
-        snprintf(frag, sizeof(frag),
-                 " AND (t.name, t.slug) > ((SELECT name FROM topics WHERE "
-                 "slug = $%d), $%d)",
-                 s, s);
-        qb_add(&b, frag);
-        qb_shape(&b, 'c');
-    }
-    qb_add(&b, " ORDER BY t.name, t.slug LIMIT $1");
-    return hx_list(r, &b, limit, "name", 1);
+    page_keyset(&pg, &b);
+    return page_reply(r, &pg, &b);
 }
 
 int handle_get_topic(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "slug")};
 
-    return hx_get_one(r, &topics_statements[0], params,
-                      "No topic with that slug.");
+    return hx_reply_get_one(r, &topics_statements[0], params,
+                            "No topic with that slug.");
 }
 
 int handle_create_topic(struct request *r)
 {
     const char *params[1] = {r->raw_body};
 
-    return hx_create(r, &topics_statements[1], params, "/topics/", 1);
+    return hx_reply_create(r, &topics_statements[1], params, "/topics/", 1);
 }
 
 int handle_patch_topic(struct request *r)
@@ -89,12 +77,12 @@ int handle_patch_topic(struct request *r)
     const char *params[3] = {request_param_str(r, "slug"), r->raw_body,
                              hx_if_match(r, tags, sizeof(tags))};
 
-    return hx_write_one(r, &topics_statements[2], params);
+    return hx_reply_write_one(r, &topics_statements[2], params);
 }
 
 int handle_delete_topic(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "slug")};
 
-    return hx_write_none(r, &topics_statements[3], params);
+    return hx_reply_write_none(r, &topics_statements[3], params);
 }

@@ -14,11 +14,11 @@
  * Idempotency-Key: a stored replay would keep the secret in clear. */
 #include "common.h"
 #include "handlers_internal.h"
+#include "page.h"
 
 #include "medqa/auth.h"
 #include "medqa/base.h"
 #include "medqa/config.h"
-#include "medqa/handlers.h"
 #include "medqa/problem.h"
 #include "medqa/webhooks.h"
 
@@ -52,13 +52,11 @@
 
 enum {
     WH_CREATE,
-    WH_LIST,
     WH_GET,
     WH_PATCH,
     WH_DELETE,
     WH_ROTATE,
     WH_PING,
-    WH_DELIVERIES,
     WH_REDELIVER,
     WH_REPLAY,
 };
@@ -78,13 +76,6 @@ const struct db_statement webhooks_statements[] = {
          "departments WHERE slug = $5::text) RETURNING " WH_ENDPOINT_JSON
          "::text",
          7},
-    [WH_LIST] = {"wh_list",
-                 "SELECT " WH_ENDPOINT_JSON "::text, e.id::text "
-                 "FROM webhook_endpoints e WHERE " WH_OWNED
-                 " AND e.id > coalesce($1::uuid, "
-                 "'00000000-0000-0000-0000-000000000000') "
-                 "ORDER BY e.id LIMIT $3::int",
-                 3},
     [WH_GET] = {"wh_get",
                 "SELECT " WH_ENDPOINT_JSON "::text FROM webhook_endpoints e "
                 "WHERE e.id = $1::uuid AND " WH_OWNED,
@@ -137,12 +128,6 @@ const struct db_statement webhooks_statements[] = {
                  "WHERE e.id = $1::uuid AND " WH_OWNED
                  " RETURNING " WH_DELIVERY_JSON "::text",
                  2},
-    [WH_DELIVERIES] = {"wh_deliveries",
-                       "SELECT " WH_DELIVERY_JSON "::text, d.n::text "
-                       "FROM webhook_deliveries d WHERE d.endpoint_id = "
-                       "$1::uuid AND d.n < coalesce($2::bigint, "
-                       "9223372036854775807) ORDER BY d.n DESC LIMIT $3::int",
-                       3},
     /* A fresh schedule under the same webhook-id. */
     [WH_REDELIVER] =
         {"wh_redeliver",
@@ -247,7 +232,8 @@ static int wh__reply_with_secret(struct request *r, unsigned status,
 
     PQclear(res);
     if (o == NULL)
-        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+        return hx_reply_internal(
+            r, "cannot parse the endpoint built by the database");
     json_object_set_new(o, field, json_string(secret));
     r->no_etag = true;
     request_add_header(r, "Cache-Control", "no-store");
@@ -271,15 +257,12 @@ int handle_create_webhook(struct request *r)
     const char *url = json_string_value(json_object_get(r->body, "url"));
     if (wh__url_or_reply(r, url) != REPLY_NONE)
         return REPLY_QUEUED;
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return REPLY_QUEUED;
     uuid_generate_random(u);
     uuid_unparse_lower(u, id);
     events = json_dumps(json_object_get(r->body, "events"), JSON_COMPACT);
     if (events == NULL || wh__new_secret(r, id, text, hex) != 0) {
         free(events);
-        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+        return hx_reply_internal(r, "cannot make a webhook secret");
     }
     const char *params[7] = {
         id,
@@ -289,11 +272,12 @@ int handle_create_webhook(struct request *r)
         json_string_value(json_object_get(r->body, "department")),
         json_string_value(json_object_get(r->body, "description")),
         hex};
-    rc = db_query(c, &webhooks_statements[WH_CREATE], params, false, &res);
+    rc = hx_query_or_reply(r, &webhooks_statements[WH_CREATE], params, false,
+                           &res);
     free(events);
-    if (rc != DB_OK) {
+    if (rc == REPLY_QUEUED) {
         OPENSSL_cleanse(text, sizeof(text));
-        return hx_sql_error(r, c, rc);
+        return REPLY_QUEUED;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -309,26 +293,31 @@ int handle_create_webhook(struct request *r)
     return rc;
 }
 
+/* Endpoints in id order (a uuid: unique, so the order is total). A
+ * partner's are filtered by owner, a shape of their own. */
+static const struct page_list wh__endpoints = {
+    .sort = "id",
+    .keyset = {.ncolumns = 1, .columns = {{"e.id", "uuid"}}},
+};
+
 int handle_list_webhooks(struct request *r)
 {
-    int limit = hx_limit(r);
-    char limit_text[16];
-    struct cursor cur;
-    PGresult *res = NULL;
+    const char *owner = wh__owner(r);
+    struct page pg;
+    struct querybuf b;
 
-    if (hx_cursor(r, "id", 1, &cur) != 0)
+    if (page_open_or_reply(r, &wh__endpoints, &pg) == REPLY_QUEUED)
         return REPLY_QUEUED;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
-    const char *params[3] = {cur.nkeys == 1 ? cur.keys[0] : NULL, wh__owner(r),
-                             limit_text};
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return REPLY_QUEUED;
-    int rc = db_query(c, &webhooks_statements[WH_LIST], params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
+    qb_init(&b, "wl");
+    qb_add(&b, "SELECT " WH_ENDPOINT_JSON "::text, e.id::text "
+               "FROM webhook_endpoints e WHERE true");
+    if (owner != NULL) {
+        qb_filter(&b, " AND e.owner_key_id = $%d::uuid", owner);
+        qb_shape(&b, 'o');
+    }
+    page_keyset(&pg, &b);
     r->private_data = true;
-    return hx_reply_page(r, res, limit, "id", 1);
+    return page_reply(r, &pg, &b);
 }
 
 int handle_get_webhook(struct request *r)
@@ -336,8 +325,8 @@ int handle_get_webhook(struct request *r)
     const char *params[2] = {request_param_str(r, "id"), wh__owner(r)};
 
     r->private_data = true;
-    return hx_get_one(r, &webhooks_statements[WH_GET], params,
-                      "No webhook endpoint with this id.");
+    return hx_reply_get_one(r, &webhooks_statements[WH_GET], params,
+                            "No webhook endpoint with this id.");
 }
 
 int handle_patch_webhook(struct request *r)
@@ -349,15 +338,15 @@ int handle_patch_webhook(struct request *r)
         return REPLY_QUEUED;
     const char *params[3] = {request_param_str(r, "id"), wh__owner(r),
                              r->raw_body};
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
+    struct db_conn *c = NULL;
+    if (hx_conn_or_reply(r, &c) == REPLY_QUEUED)
         return REPLY_QUEUED;
     int rc = db_query(c, &webhooks_statements[WH_PATCH], params, false, &res);
     if (rc != DB_OK) {
         if (strcmp(db_sqlstate(c), "23503") == 0)
             return wh__refuse(r, PROBLEM_UNKNOWN_REFERENCE, "/department",
                               "No department has this slug.");
-        return hx_sql_error(r, c, rc);
+        return hx_reply_sql_error(r, c, rc);
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -373,14 +362,10 @@ int handle_patch_webhook(struct request *r)
 static int wh__one_or_reply(struct request *r, int st,
                             const char *const *params, PGresult **out)
 {
-    struct db_conn *c = hx_conn(r);
-
     *out = NULL;
-    if (c == NULL)
+    if (hx_query_or_reply(r, &webhooks_statements[st], params, false, out) ==
+        REPLY_QUEUED)
         return REPLY_QUEUED;
-    int rc = db_query(c, &webhooks_statements[st], params, false, out);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
     if (PQntuples(*out) == 0) {
         PQclear(*out);
         *out = NULL;
@@ -420,7 +405,7 @@ int handle_rotate_webhook_secret(struct request *r)
         return wh__unconfigured_or_reply(r);
     }
     if (wh__new_secret(r, id, text, hex) != 0)
-        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+        return hx_reply_internal(r, "cannot make a webhook secret");
     snprintf(overlap, sizeof(overlap), "%u",
              r->cfg->webhook_rotation_overlap_s);
     const char *params[4] = {id, wh__owner(r), hex, overlap};
@@ -433,7 +418,7 @@ int handle_rotate_webhook_secret(struct request *r)
     PQclear(res);
     OPENSSL_cleanse(text, sizeof(text));
     if (o == NULL)
-        return request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
+        return hx_reply_internal(r, "cannot build the rotation answer");
     r->no_etag = true;
     request_add_header(r, "Cache-Control", "no-store");
     int rc = request_reply_jansson(r, 200, o);
@@ -452,34 +437,39 @@ int handle_ping_webhook(struct request *r)
     return request_reply_pg(r, 202, res);
 }
 
+/* An endpoint's deliveries, newest first (n is their insertion order).
+ * The endpoint is the parent: someone else's or a missing one is a 404,
+ * not an empty log; the LEFT JOIN keeps one row for an endpoint without
+ * (more) deliveries, so the two differ in one round trip. */
+static const struct page_list wh__deliveries = {
+    .sort = "n",
+    .keyset = {.desc = true, .ncolumns = 1, .columns = {{"d.n", "bigint"}}},
+    .flags = PAGE_PARENT,
+    .missing = "No webhook endpoint with this id.",
+};
+
 int handle_list_webhook_deliveries(struct request *r)
 {
-    const char *id = request_param_str(r, "id");
-    const char *gp[2] = {id, wh__owner(r)};
-    int limit = hx_limit(r);
-    char limit_text[16];
-    struct cursor cur;
-    PGresult *res = NULL;
+    const char *owner = wh__owner(r);
+    struct page pg;
+    struct querybuf b;
 
-    if (hx_cursor(r, "n", 1, &cur) != 0)
+    if (page_open_or_reply(r, &wh__deliveries, &pg) == REPLY_QUEUED)
         return REPLY_QUEUED;
-    /* The endpoint first: someone else's is a 404, not an empty log. */
-    if (wh__one_or_reply(r, WH_GET, gp, &res) != REPLY_NONE)
-        return REPLY_QUEUED;
-    PQclear(res);
-    res = NULL;
-    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
-    const char *params[3] = {id, cur.nkeys == 1 ? cur.keys[0] : NULL,
-                             limit_text};
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
-        return REPLY_QUEUED;
-    int rc =
-        db_query(c, &webhooks_statements[WH_DELIVERIES], params, true, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
+    qb_init(&b, "wd");
+    qb_param(&b, request_param_str(r, "id"));
+    qb_add(&b, "SELECT x.item, x.n FROM webhook_endpoints e "
+               "LEFT JOIN LATERAL (SELECT " WH_DELIVERY_JSON "::text AS item, "
+               "d.n::text AS n FROM webhook_deliveries d "
+               "WHERE d.endpoint_id = e.id");
+    page_keyset(&pg, &b);
+    qb_add(&b, ") x ON true WHERE e.id = $1::uuid");
+    if (owner != NULL) {
+        qb_filter(&b, " AND e.owner_key_id = $%d::uuid", owner);
+        qb_shape(&b, 'o');
+    }
     r->private_data = true;
-    return hx_reply_page(r, res, limit, "n", 1);
+    return page_reply(r, &pg, &b);
 }
 
 int handle_redeliver_webhook_delivery(struct request *r)
@@ -501,12 +491,9 @@ int handle_replay_webhook(struct request *r)
     PGresult *res = NULL;
     char body[64];
 
-    struct db_conn *c = hx_conn(r);
-    if (c == NULL)
+    if (hx_query_or_reply(r, &webhooks_statements[WH_REPLAY], params, false,
+                          &res) == REPLY_QUEUED)
         return REPLY_QUEUED;
-    int rc = db_query(c, &webhooks_statements[WH_REPLAY], params, false, &res);
-    if (rc != DB_OK)
-        return hx_sql_error(r, c, rc);
     if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
         PQclear(res);
         return request_problem(r, PROBLEM_NOT_FOUND, 0,

@@ -67,13 +67,13 @@ int http__json_too_big(const json_t *v, int depth)
     if (json_is_array(v)) {
         if (json_array_size(v) > BODY_MAX_ITEMS)
             return 1;
-        json_array_foreach(
-            v, i, item) if (http__json_too_big(item, depth + 1)) return 1;
+        json_array_foreach(v, i, item)
+            if (http__json_too_big(item, depth + 1))
+                return 1;
     } else if (json_is_object(v)) {
         if (json_object_size(v) > BODY_MAX_ITEMS)
             return 1;
-        json_object_foreach((json_t *)(uintptr_t)v, k, item)
-        {
+        json_object_foreach((json_t *)(uintptr_t)v, k, item) {
             if (http__json_too_big(item, depth + 1))
                 return 1;
         }

@@ -3,24 +3,15 @@
  * no practical chance of two bodies sharing a tag. */
 #include "http_internal.h"
 
-#include <openssl/evp.h>
+#include "medqa/base.h"
+
 #include <stdio.h>
 #include <string.h>
 
 void http__etag(const char *body, size_t len, char tag[40])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    static const char hex[] = "0123456789abcdef";
-
-    if (!EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) || mdlen < 16) {
-        memset(md, 0, sizeof(md));
-    }
     tag[0] = '"';
-    for (int i = 0; i < 16; i++) {
-        tag[1 + 2 * i] = hex[md[i] >> 4];
-        tag[2 + 2 * i] = hex[md[i] & 15];
-    }
+    base_sha256_hex(body, len, 16, tag + 1);
     tag[33] = '"';
     tag[34] = '\0';
 }

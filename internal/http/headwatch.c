@@ -27,6 +27,7 @@
  * never shut down a descriptor that has been closed and reused. */
 #include "http_internal.h"
 
+#include "medqa/base.h"
 #include "medqa/log.h"
 
 #include <netinet/in.h>
@@ -84,13 +85,6 @@ struct headwatch__probe {
     long long quiet_ms; /* since the socket last received data; -1 unknown */
     long long bytes_in; /* received on the socket in all; -1 unknown */
 };
-long long http__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int http__head_overdue(struct http__head_clock *c, long long since_ms,
                        long long now_ms, long long quiet_ms, bool first_head,
                        long long timeout_ms)
@@ -157,7 +151,7 @@ static void headwatch__cut(struct http__watched *w)
  * connections it cut, and why. */
 static struct headwatch__cuts headwatch__sweep(struct http__headwatch *hw)
 {
-    long long now = http__now_ms();
+    long long now = base_now_ms();
     struct headwatch__cuts cuts = {0, 0};
 
     for (struct http__watched *w = hw->head; w != NULL; w = w->next) {
@@ -215,7 +209,7 @@ static void *headwatch__main(void *arg)
                            cuts.bodies);
             pthread_mutex_lock(&hw->lock);
         }
-        long long until = http__now_ms() + hw->period_ms;
+        long long until = base_now_ms() + hw->period_ms;
         struct timespec ts = {.tv_sec = until / 1000,
                               .tv_nsec = (until % 1000) * 1000000};
         /* 0 is a signal or a spurious wake-up: wait on to the same
@@ -304,7 +298,7 @@ struct http__watched *http__headwatch_add(struct http__headwatch *hw, int fd)
     w->fd = fd;
     atomic_init(&w->waiting_since_ms, 0);
     atomic_init(&w->body_since_ms, 0);
-    http__headwatch_wait(w, http__now_ms());
+    http__headwatch_wait(w, base_now_ms());
     atomic_init(&w->first_head, true);
     pthread_mutex_lock(&hw->lock);
     w->next = hw->head;

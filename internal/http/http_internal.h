@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct MHD_Response;
 struct spec_operation;
 struct validator;
 
@@ -60,8 +61,45 @@ int http__etag_matches(const char *header, const char *tag);
 /* Does the client accept gzip (Accept-Encoding with gzip and q > 0)? */
 int http__accepts_gzip(const char *accept_encoding);
 
-/* Monotonic milliseconds. */
-long long http__now_ms(void);
+/* The longest request target (path and query) answered, 414 beyond. */
+#define HTTP_MAX_URL 8192
+
+/* What can be refused from the request line and headers alone (framing.c):
+ * 414, 431, ambiguous framing (400), a transfer coding other than chunked
+ * (400) and a Content-Length over MAX_BODY_BYTES (413). Returns
+ * REPLY_QUEUED when r has been answered, else REPLY_NONE. */
+int http__framing_or_reply(struct request *r);
+
+/* Answers a path that ends in a slash with a 308 to the same path (and
+ * query) without it (target.c). Returns REPLY_QUEUED. */
+int http__trailing_slash_reply(struct request *r);
+
+/* Rate limiting of one request (limit.c); each records what it counted
+ * in r->limit.
+ *
+ * http__limit_address: counts r in its address's bucket, spending a token
+ * when `spend` is set (refusals before dispatch; an OPTIONS preflight
+ * only looks, since a 429 would break CORS). */
+void http__limit_address(struct request *r, bool spend);
+
+/* Counts the request against its client address before anything else
+ * costs work. `limited`: the operation can answer 429 (or no operation
+ * matched). Requests without a key (`keyed` false) spend from the
+ * address's bucket; requests with one are only held back when keys from
+ * this address have failed too often (their own bucket is charged once
+ * the key is known). Replies 429 and returns REPLY_QUEUED when empty. */
+int http__limit_address_or_reply(struct request *r, bool limited, bool keyed);
+
+/* After authentication: a known key spends from its own bucket (429 when
+ * empty, if `authenticated`); a key that failed (401) spends from its
+ * address's failure bucket, so guessing keys is slowed down to the
+ * anonymous rate. Returns REPLY_QUEUED when it replied 429. */
+int http__limit_key_or_reply(struct request *r, bool authenticated);
+
+/* Adds the RateLimit-* headers to a response of `status`, first giving a
+ * 304's token back. */
+void http__limit_respond(struct request *r, unsigned status,
+                         struct MHD_Response *resp);
 
 /* The deadlines for receiving requests (headwatch.c): connections are
  * registered with their socket and cut with shutdown() once the head of

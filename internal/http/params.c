@@ -107,8 +107,7 @@ static int params__check(struct request *r, const struct spec_param *p,
     if (n > 0) {
         size_t i;
         json_t *e;
-        json_array_foreach(scratch, i, e)
-        {
+        json_array_foreach(scratch, i, e) {
             const char *detail =
                 json_string_value(json_object_get(e, "detail"));
             params__error(errors, params__in_name(p->in), p->name,

@@ -5,7 +5,6 @@
  * when libmicrohttpd is done with it. */
 #include "http_internal.h"
 
-#include "medqa/auth.h"
 #include "medqa/config.h"
 
 #include <microhttpd.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 static void respond__free_pg(void *cls)
 {
@@ -70,32 +68,6 @@ static int respond__has_header(const struct request *r, const char *name)
         if (strcasecmp(r->headers[i].name, name) == 0)
             return 1;
     return 0;
-}
-
-/* RateLimit-* on every response of a limited caller. A 304 costs the
- * server no body, and a client revalidating politely should not be
- * punished for it, so its token goes back first. */
-static void respond__ratelimit(struct request *r, unsigned status,
-                               struct MHD_Response *resp)
-{
-    char v[16];
-
-    if (status == 304 && r->rl_spent && r->rl != NULL) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ratelimit_refund(r->rl, r->rl_key, r->rl_keylen, r->rl_rule,
-                         (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
-                         &r->rl_result);
-        r->rl_spent = false;
-    }
-    if (!r->rl_known)
-        return;
-    snprintf(v, sizeof(v), "%u", r->rl_result.limit);
-    MHD_add_response_header(resp, "RateLimit-Limit", v);
-    snprintf(v, sizeof(v), "%u", r->rl_result.remaining);
-    MHD_add_response_header(resp, "RateLimit-Remaining", v);
-    snprintf(v, sizeof(v), "%u", r->rl_result.reset_s);
-    MHD_add_response_header(resp, "RateLimit-Reset", v);
 }
 
 int http__respond(struct request *r)
@@ -176,7 +148,8 @@ int http__respond(struct request *r)
         MHD_add_response_header(resp, "Cache-Control", cc);
     }
     respond__cors(r, resp);
-    respond__ratelimit(r, status, resp);
+    /* RateLimit-* on every response of a limited caller. */
+    http__limit_respond(r, status, resp);
     for (size_t i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     r->bytes_sent = status == 304 ? 0 : (gzlen ? gzlen : r->body_out_len);

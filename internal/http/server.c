@@ -1,4 +1,7 @@
-/* http/server — the libmicrohttpd daemon and the life of one request.
+/* http/server — the libmicrohttpd daemon and the life of one request:
+ * start and stop, the access handler, and the dispatcher that composes
+ * the policy modules in order (framing.c, target.c, limit.c, auth, the
+ * validator) before the operation's handler runs.
  *
  * libmicrohttpd calls the access handler several times per request: once
  * when the headers are in, once per piece of body, and once more when the
@@ -9,6 +12,7 @@
 
 #include "http_internal.h"
 #include "medqa/auth.h"
+#include "medqa/base.h"
 #include "medqa/config.h"
 #include "medqa/handlers.h"
 #include "medqa/log.h"
@@ -19,7 +23,6 @@
 #include "medqa/spec.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -28,9 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -46,23 +47,9 @@ struct http_server {
     atomic_bool closed;
     MHD_socket listen_fd; /* after MHD_quiesce_daemon, ours to close */
     struct ratelimit *rl;
-    bool *op_limited; /* by operation index: does the spec declare a 429? */
     struct http__headwatch *hw; /* HEADER_TIMEOUT, BODY_TIMEOUT; NULL
                                    when both are off */
 };
-
-/* Request-line and header limits checked on the first call. Beyond
- * MAX_HEADER_BYTES (plus libmicrohttpd's own slack) libmicrohttpd refuses
- * the request itself, with its own 431 or 414 page. */
-#define SERVER_MAX_URL 8192
-#define SERVER_MAX_HEADERS 100
-
-static long long server__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* A new request id, shaped like a UUID (36 characters of [0-9a-f-]):
  * 64 random bits drawn once per thread, then a per-thread counter. Ids are
@@ -136,132 +123,47 @@ static int server__options(struct request *r, const struct route_match *m)
     return request_add_header(r, "Allow", m->allow);
 }
 
-/* The last X-Forwarded-For header: a proxy that adds a line of its own
- * rather than appending to the client's puts it last. */
-static enum MHD_Result server__last_xff(void *cls, enum MHD_ValueKind kind,
-                                        const char *key, const char *value)
+/* The reply for a verdict other than ANONYMOUS and OK: the dispatcher,
+ * not the authenticator, writes it. Returns REPLY_QUEUED. */
+static int server__auth_reply(struct request *r, const struct auth_verdict *v)
 {
-    (void)kind;
-    if (strcasecmp(key, "X-Forwarded-For") == 0 && value != NULL)
-        *(const char **)cls = value;
-    return MHD_YES;
-}
+    const char *detail = NULL;
 
-/* Names r's address bucket ("a" or, for failed keys, "f" + 16 bytes) in
- * r->rl_key. Returns 0, or -1 when the peer has no IP address. */
-static int server__address_key(struct request *r, char kind)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const char *xff = NULL;
-
-    if (ci == NULL)
-        return -1;
-    if (r->cfg->trusted_count > 0)
-        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, server__last_xff,
-                                  (void *)&xff);
-    r->rl_key[0] = (unsigned char)kind;
-    if (ratelimit_client_address(ci->client_addr, xff, r->cfg->trusted_proxies,
-                                 r->cfg->trusted_count, r->rl_key + 1) != 0)
-        return -1;
-    r->rl_keylen = 17;
-    return 0;
-}
-
-/* Counts r in bucket r->rl_key under `rule`: spends a token when `spend`
- * is set, otherwise only looks. Returns 1 when the bucket was empty. */
-static int server__count(struct request *r, const struct ratelimit_rule *rule,
-                         bool spend)
-{
-    struct ratelimit_result res;
-
-    if (r->rl == NULL || r->rl_keylen == 0)
-        return 0;
-    ratelimit_take(r->rl, r->rl_key, r->rl_keylen, rule, server__now_us(),
-                   spend, &res);
-    r->rl_rule = rule;
-    r->rl_known = rule->limit > 0;
-    r->rl_result = res;
-    r->rl_spent = spend && res.allowed && rule->limit > 0;
-    return res.allowed ? 0 : 1;
-}
-
-/* Replies 429 from the figures server__count() left. */
-static void server__too_many(struct request *r, const char *detail)
-{
-    char secs[16];
-
-    snprintf(secs, sizeof(secs), "%u", r->rl_result.retry_after_s);
-    request_add_header(r, "Retry-After", secs);
-    request_problem(r, PROBLEM_RATE_LIMITED, 0, detail, NULL);
-}
-
-static const struct ratelimit_rule *server__role_rule(const struct config *c,
-                                                      unsigned role)
-{
-    switch (role) {
-    case AUTH_ROLE_PARTNER: return &c->rate_partner;
-    case AUTH_ROLE_APP: return &c->rate_app;
-    case AUTH_ROLE_DOCTOR: return &c->rate_doctor;
-    case AUTH_ROLE_EDITOR: return &c->rate_editor;
-    default: return &c->rate_anon;
+    switch (v->outcome) {
+    case AUTH_UNAVAILABLE: return request_problem_db(r, v->db_rc);
+    case AUTH_FORBIDDEN:
+        return request_problem(r, PROBLEM_FORBIDDEN, 0,
+                               "This API key's role may not do this.", NULL);
+    default: break;
     }
+    switch (v->reason) {
+    case AUTH_REASON_SCHEME: detail = "Use Authorization: Bearer <key>."; break;
+    case AUTH_REASON_MALFORMED: detail = "The API key is malformed."; break;
+    case AUTH_REASON_UNKNOWN:
+        detail = "The API key is unknown or revoked.";
+        break;
+    default: detail = "This operation needs an API key."; break;
+    }
+    request_add_header(r, "WWW-Authenticate", "Bearer realm=\"medqa\"");
+    return request_problem(r, PROBLEM_UNAUTHORIZED, 0, detail, NULL);
 }
 
-/* Counts the request against its client address before anything else
- * costs work. Requests without a key spend from the address's bucket;
- * requests with one are only held back when keys from this address have
- * failed too often (their own bucket is charged once the key is known).
- * Returns 1 when it has replied 429. */
-static int server__limit_address(struct request *r, bool limited, bool keyed)
+/* Who is asking: the verdict's caller goes on the request, and a verdict
+ * that refuses is answered. Returns REPLY_QUEUED when it replied. */
+static int server__authenticate_or_reply(struct request *r)
 {
-    const struct config *c = r->cfg;
+    struct auth_verdict v;
 
-    if (server__address_key(r, keyed && limited ? 'f' : 'a') != 0)
-        return 0;
-    if (!limited) {
-        /* An operation the spec never answers 429 (liveness probes):
-         * show the address's figures, spend nothing. */
-        server__count(r, &c->rate_anon, false);
-        return 0;
-    }
-    if (server__count(r, &c->rate_anon, !keyed) != 0) {
-        server__too_many(r, keyed ? "Too many failed API keys from this "
-                                    "address; retry after the delay in "
-                                    "Retry-After."
-                                  : "Too many requests from this address; "
-                                    "retry after the delay in Retry-After.");
-        return 1;
-    }
-    return 0;
+    auth_authenticate(request_header(r, "Authorization"), r->op->roles, &v);
+    r->role = v.role;
+    memcpy(r->key_id, v.key_id, sizeof(r->key_id));
+    memcpy(r->doctor_id, v.doctor_id, sizeof(r->doctor_id));
+    if (v.outcome == AUTH_ANONYMOUS || v.outcome == AUTH_OK)
+        return REPLY_NONE;
+    return server__auth_reply(r, &v);
 }
 
-/* After authentication: a known key spends from its own bucket; a key
- * that failed (401) spends from its address's failure bucket, so guessing
- * keys is slowed down to the anonymous rate. Returns 1 when it has replied
- * 429. */
-static int server__limit_key(struct request *r, bool authenticated)
-{
-    if (r->key_id[0] != '\0') {
-        size_t n = strlen(r->key_id);
-        r->rl_key[0] = 'k';
-        memcpy(r->rl_key + 1, r->key_id, n);
-        r->rl_keylen = n + 1;
-        if (server__count(r, server__role_rule(r->cfg, r->role), true) != 0 &&
-            authenticated) {
-            server__too_many(r, "Too many requests for this key; retry "
-                                "after the delay in Retry-After.");
-            return 1;
-        }
-        return 0;
-    }
-    if (!authenticated && r->status == 401 && r->rl_keylen == 17 &&
-        r->rl_key[0] == 'f')
-        server__count(r, &r->cfg->rate_anon, true);
-    return 0;
-}
-
-static void server__dispatch(struct http_server *srv, struct request *r)
+static void server__dispatch(struct request *r)
 {
     struct route_match *m = malloc(sizeof(*m));
     json_t *errors = NULL;
@@ -271,25 +173,39 @@ static void server__dispatch(struct http_server *srv, struct request *r)
         request_problem(r, PROBLEM_INTERNAL, 0, NULL, NULL);
         return;
     }
-    rc = router_match(r->spec, r->method, r->path, m);
+    /* A path with a control character names nothing; it is refused below,
+     * once the address has been charged like any unknown path. */
+    rc = r->control_in_path ? ROUTER_BAD_PATH
+                            : router_match(r->spec, r->method, r->path, m);
     if (strcmp(r->method, "OPTIONS") == 0 &&
         (rc == ROUTER_OK || rc == ROUTER_METHOD_NOT_ALLOWED)) {
         /* A preflight costs nothing and a 429 would break CORS. */
-        if (server__address_key(r, 'a') == 0)
-            server__count(r, &r->cfg->rate_anon, false);
+        http__limit_address(r, false);
         server__options(r, m);
         goto out;
     }
-    bool limited = rc != ROUTER_OK || srv->op_limited[m->op - r->spec->ops];
+    bool limited = rc != ROUTER_OK || m->op->rate_limited;
     /* Nothing authenticates a request for a path the spec does not
      * have, so it counts against its address even with a key. */
-    if (server__limit_address(
+    if (http__limit_address_or_reply(
             r, limited,
-            rc == ROUTER_OK && request_header(r, "Authorization") != NULL) != 0)
+            rc == ROUTER_OK && request_header(r, "Authorization") != NULL) !=
+        REPLY_NONE)
         goto out;
     if (r->too_large) {
         /* The same answer a Content-Length over the limit gets at once. */
         http__body(r);
+        goto out;
+    }
+    if (r->control_in_path) {
+        request_problem(r, PROBLEM_BAD_PATH, 0,
+                        "The path holds a control character (U+0000 to "
+                        "U+001F or U+007F), escaped or not.",
+                        NULL);
+        goto out;
+    }
+    if (rc == ROUTER_TRAILING_SLASH) {
+        http__trailing_slash_reply(r);
         goto out;
     }
     if (rc == ROUTER_METHOD_NOT_ALLOWED) {
@@ -307,12 +223,12 @@ static void server__dispatch(struct http_server *srv, struct request *r)
     r->op = m->op;
     /* Who is asking comes before what they ask: a caller without the
      * right key learns nothing from validation errors. */
-    if (auth_authenticate(r) != 0) {
+    if (server__authenticate_or_reply(r) != REPLY_NONE) {
         if (limited)
-            server__limit_key(r, false);
+            http__limit_key_or_reply(r, false);
         goto out;
     }
-    if (limited && server__limit_key(r, true) != 0)
+    if (limited && http__limit_key_or_reply(r, true) != REPLY_NONE)
         goto out;
     errors = json_array();
     if (errors == NULL) {
@@ -343,134 +259,22 @@ out:
     free(m);
 }
 
-struct server__head {
-    size_t bytes;
-    size_t count;
-    size_t content_lengths;
-    size_t transfer_encodings;
-};
+/* What the URI log callback leaves as a request's context when its raw
+ * path holds a control character: a marker, never read or freed, that
+ * server__access and server__completed take for "no request yet". */
+static char server__control_target;
 
-static enum MHD_Result server__each_header(void *cls, enum MHD_ValueKind kind,
-                                           const char *key, const char *value)
+/* Our one look at the raw request target, before libmicrohttpd decodes
+ * the path in place: a %00 there would end the decoded path early, so
+ * "/questions/%00" would route as "/questions/". Nothing is allocated
+ * here because libmicrohttpd may refuse the request itself (its own 431)
+ * and only report it completed. */
+static void *server__uri_log(void *cls, const char *uri,
+                             struct MHD_Connection *conn)
 {
-    struct server__head *h = cls;
-    (void)kind;
-    h->count++;
-    h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-        h->content_lengths++;
-    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-        h->transfer_encodings++;
-    return MHD_YES;
-}
-
-static enum MHD_Result server__each_arg(void *cls, enum MHD_ValueKind kind,
-                                        const char *key, const char *value)
-{
-    size_t *n = cls;
-    (void)kind;
-    *n += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
-    return MHD_YES;
-}
-
-/* What is wrong with a request's Transfer-Encoding list (RFC 9112 6.1 and
- * 6.3): SERVER_TE_OK for "chunked" alone; SERVER_TE_UNFRAMED when chunked
- * is not the final coding, or comes twice (the body's length cannot be
- * known: the RFC says 400 and close); SERVER_TE_UNKNOWN for a coding other
- * than chunked before a final chunked. */
-enum server__te { SERVER_TE_OK, SERVER_TE_UNFRAMED, SERVER_TE_UNKNOWN };
-
-static enum server__te server__te_check(const char *te)
-{
-    size_t n = 0, chunked = 0;
-    int last_chunked = 0;
-
-    for (const char *p = te; *p;) {
-        p += strspn(p, " \t,");
-        size_t len = strcspn(p, ",");
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len == 0)
-            break;
-        last_chunked = len == 7 && strncasecmp(p, "chunked", 7) == 0;
-        chunked += (size_t)last_chunked;
-        n++;
-        p += len;
-    }
-    if (!last_chunked || chunked > 1)
-        return SERVER_TE_UNFRAMED;
-    return n > 1 ? SERVER_TE_UNKNOWN : SERVER_TE_OK;
-}
-
-/* What can be refused from the request line and headers alone, before any
- * body is read: oversized or too many headers (431), an over-long URL
- * (414), ambiguous framing (400: see server__te_check), a transfer coding
- * other than chunked before chunked (400) and a Content-Length over
- * MAX_BODY_BYTES (413). Returns 1 when r has been answered. */
-static int server__refuse_early(struct request *r)
-{
-    struct server__head h = {0};
-    size_t url = strlen(r->path);
-    const char *cl, *te;
-
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, server__each_header,
-                              &h);
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, server__each_arg,
-                              &url);
-    if (url > SERVER_MAX_URL) {
-        request_problem(r, PROBLEM_URI_TOO_LONG, 0,
-                        "The request target is longer than 8192 bytes.", NULL);
-        return 1;
-    }
-    if (h.count > SERVER_MAX_HEADERS || h.bytes > r->cfg->max_header_bytes) {
-        request_problem(r, PROBLEM_HEADERS_TOO_LARGE, 0,
-                        "Too many request headers, or too large.", NULL);
-        return 1;
-    }
-    cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-    te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if ((cl != NULL && te != NULL) || h.content_lengths > 1 ||
-        h.transfer_encodings > 1) {
-        /* Both framings at once, or two lengths or codings, is how
-         * requests get smuggled past a proxy; refuse rather than guess
-         * which one the proxy used. */
-        request_problem(r, PROBLEM_BAD_FRAMING, 0,
-                        "Send one Content-Length or Transfer-Encoding: "
-                        "chunked, not both.",
-                        NULL);
-        return 1;
-    }
-    enum server__te te_state = te != NULL ? server__te_check(te) : SERVER_TE_OK;
-    if (te_state == SERVER_TE_UNFRAMED) {
-        request_problem(r, PROBLEM_BAD_FRAMING, 0,
-                        "The body's length cannot be known: chunked must be "
-                        "the last transfer coding, and appear once.",
-                        NULL);
-        return 1;
-    }
-    if (te_state == SERVER_TE_UNKNOWN) {
-        /* libmicrohttpd 0.9.75 would read a body of unknown coding up to
-         * the end of the connection. RFC 9112 6.1 suggests 501 here, but
-         * a 5xx says the server failed, which is what alerts and retries
-         * key on; a client sending a coding this API never offered is a
-         * client error, and gets the 400 every other bad request gets. */
-        request_problem(r, PROBLEM_TRANSFER_CODING, 0,
-                        "The only transfer coding accepted is chunked.", NULL);
-        return 1;
-    }
-    if (cl != NULL) {
-        char *end = NULL;
-        errno = 0;
-        unsigned long long n = strtoull(cl, &end, 10);
-        if (errno != 0 || end == cl || n > r->cfg->max_body_bytes) {
-            r->too_large = true;
-            http__body(r);
-            return 1;
-        }
-    }
-    return 0;
+    (void)cls;
+    (void)conn;
+    return router_target_has_control(uri) ? &server__control_target : NULL;
 }
 
 /* The connection's entry in the request deadlines' registry, or NULL
@@ -496,8 +300,9 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
     struct request *r = *ctx;
     (void)version;
 
-    if (r == NULL) {
-        http__headwatch_head_in(server__watched(srv, conn), http__now_ms());
+    if (r == NULL || r == (void *)&server__control_target) {
+        bool control = r != NULL;
+        http__headwatch_head_in(server__watched(srv, conn), base_now_ms());
         /* Counted before the check, and http_server_stop() sets `closed`
          * before it counts: either it waits for this request or this
          * request sees `closed` and closes the connection unanswered and
@@ -517,17 +322,17 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         r->conn = conn;
         r->cfg = srv->cfg;
         r->spec = srv->spec;
-        r->rl = srv->rl;
+        r->limit.rl = srv->rl;
+        r->control_in_path = control;
         r->method = method;
         r->path = url;
-        r->started_us = server__now_us();
+        r->started_us = base_now_us();
         server__request_id(r);
-        if (server__refuse_early(r)) {
+        if (http__framing_or_reply(r) != REPLY_NONE) {
             /* Answered on the first call, so libmicrohttpd closes the
              * connection after it: whatever follows is not trusted to be
              * framed the way we think. The address is still charged. */
-            if (server__address_key(r, 'a') == 0)
-                server__count(r, &r->cfg->rate_anon, true);
+            http__limit_address(r, true);
             return (enum MHD_Result)http__respond(r);
         }
         return MHD_YES;
@@ -569,7 +374,7 @@ static enum MHD_Result server__access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     http__headwatch_body_in(server__watched(srv, conn));
-    server__dispatch(srv, r);
+    server__dispatch(r);
     if (atomic_load(&srv->draining))
         /* Shutting down: the client opens its next connection elsewhere
          * rather than sending it on one about to close. */
@@ -582,13 +387,13 @@ static void server__completed(void *cls, struct MHD_Connection *conn,
 {
     struct http_server *srv = cls;
     struct request *r = *ctx;
-    long long now_us = server__now_us();
+    long long now_us = base_now_us();
     (void)toe;
 
     /* The response is out: from now the connection waits for the next
      * request's head. */
     http__headwatch_wait(server__watched(srv, conn), now_us / 1000);
-    if (r == NULL)
+    if (r == NULL || r == (void *)&server__control_target)
         return;
     long long micros = now_us - r->started_us;
     log_access(r->request_id, r->method, r->op ? r->op->path_template : "-",
@@ -639,33 +444,7 @@ static void server__free(struct http_server *srv)
 {
     http__headwatch_stop(srv->hw);
     ratelimit_free(srv->rl);
-    free(srv->op_limited);
     free(srv);
-}
-
-/* An operation is rate limited when the spec says it can answer 429; the
- * others (liveness and readiness probes) are never refused for rate. */
-static int server__mark_limited(struct http_server *srv)
-{
-    const struct spec *spec = srv->spec;
-    json_t *paths = json_object_get(spec->doc, "paths");
-
-    srv->op_limited = calloc(spec->nops ? spec->nops : 1, sizeof(bool));
-    if (srv->op_limited == NULL)
-        return -1;
-    for (size_t i = 0; i < spec->nops; i++) {
-        const struct spec_operation *op = &spec->ops[i];
-        char method[16];
-        size_t k;
-        for (k = 0; op->method[k] && k + 1 < sizeof(method); k++)
-            method[k] = (char)(op->method[k] | 0x20);
-        method[k] = '\0';
-        json_t *node = json_object_get(
-            json_object_get(json_object_get(paths, op->path_template), method),
-            "responses");
-        srv->op_limited[i] = json_object_get(node, "429") != NULL;
-    }
-    return 0;
 }
 
 /* libmicrohttpd keeps the request line, the headers and its read buffer in
@@ -674,7 +453,7 @@ static int server__mark_limited(struct http_server *srv)
  * connections the pools were most of medqa's memory (80 KiB each, 31.8 MiB
  * peak RSS; bench/RESULTS.md). The pool holds what we check ourselves
  * (MAX_HEADER_BYTES of headers, or a request line just over
- * SERVER_MAX_URL, so both get our problem documents, 431 and 414) plus
+ * HTTP_MAX_URL, so both get our problem documents, 431 and 414) plus
  * room for libmicrohttpd's header records and the response headers;
  * anything larger meets libmicrohttpd's own 431. */
 #define SERVER_POOL_SLACK (8 * 1024)
@@ -683,8 +462,8 @@ static size_t server__memory_limit(const struct config *cfg)
 {
     size_t head = cfg->max_header_bytes;
 
-    if (head < SERVER_MAX_URL + 1024)
-        head = SERVER_MAX_URL + 1024;
+    if (head < HTTP_MAX_URL + 1024)
+        head = HTTP_MAX_URL + 1024;
     return head + SERVER_POOL_SLACK;
 }
 
@@ -708,7 +487,6 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
     atomic_init(&srv->draining, false);
     atomic_init(&srv->closed, false);
     if (ratelimit_new(cfg->rate_entries, &srv->rl) != 0 ||
-        server__mark_limited(srv) != 0 ||
         ((cfg->head_timeout_s > 0 || cfg->body_timeout_s > 0) &&
          http__headwatch_start(cfg->head_timeout_s, cfg->body_timeout_s,
                                &srv->hw) != 0)) {
@@ -744,6 +522,7 @@ int http_server_start(const struct config *cfg, const struct spec *spec,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, server__memory_limit(cfg),
         MHD_OPTION_NOTIFY_COMPLETED, server__completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, server__connection, srv,
+        MHD_OPTION_URI_LOG_CALLBACK, server__uri_log, NULL,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL,
         addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, addr, MHD_OPTION_END);

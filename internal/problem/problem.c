@@ -38,6 +38,7 @@ static const struct problem_info problem__table[] = {
                                    "Request Header Fields Too Large"},
     [PROBLEM_INTERNAL] = {500, "internal", "Internal Server Error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service Unavailable"},
+    [PROBLEM_BAD_PATH] = {400, "bad-path", "Bad Request"},
 };
 
 _Static_assert(ARRAY_SIZE(problem__table) == PROBLEM__COUNT,

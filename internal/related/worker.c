@@ -1,6 +1,7 @@
 /* related/worker — see medqa/related.h. */
 #include "medqa/related.h"
 
+#include "medqa/base.h"
 #include "medqa/db.h"
 #include "medqa/log.h"
 
@@ -10,9 +11,10 @@
 #include <stdio.h>
 #include <time.h>
 
-static const struct db_statement related__statements[] = {
+const struct db_statement related_worker_statements[] = {
     {"related_refresh_df", "SELECT mq_refresh_df_if_stale($1::int)", 1},
 };
+const size_t related_worker_nstatements = ARRAY_SIZE(related_worker_statements);
 
 static struct {
     pthread_t thread;
@@ -23,12 +25,6 @@ static struct {
     unsigned interval_s;
 } related__w = {.lock = PTHREAD_MUTEX_INITIALIZER,
                 .wake = PTHREAD_COND_INITIALIZER};
-
-int related_register_statements(void)
-{
-    return db_register(related__statements, sizeof(related__statements) /
-                                                sizeof(related__statements[0]));
-}
 
 /* One check. Errors are logged and the next interval tries again: the
  * statistics only tune ranking, so a missed refresh is never fatal. */
@@ -45,19 +41,16 @@ static void related__refresh(void)
                 "database unavailable", LOG_END);
         return;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (db_query(c, &related__statements[0], params, true, &res) != DB_OK) {
+    int64_t t0 = base_now_ms();
+    if (db_query(c, &related_worker_statements[0], params, true, &res) !=
+        DB_OK) {
         log_msg(LOG_WARN, "idf refresh failed", "error", db_last_error(c),
                 LOG_END);
         return;
     }
     if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
         char ms[24];
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        snprintf(ms, sizeof(ms), "%ld",
-                 (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-                        (t1.tv_nsec - t0.tv_nsec) / 1000000));
+        snprintf(ms, sizeof(ms), "%lld", (long long)(base_now_ms() - t0));
         log_msg(LOG_INFO, "idf refreshed", "ms", ms, LOG_END);
     }
     PQclear(res);

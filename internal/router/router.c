@@ -7,12 +7,15 @@
 
 #include "medqa/spec.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Splits `path` in place (inside m->buf) into segments. */
+/* Splits `path` in place (inside m->buf) into segments; *trailing says
+ * whether it ended in a slash (never for "/" itself). */
 static int router__split(const char *path, struct route_match *m, char **segs,
-                         size_t *nsegs)
+                         size_t *nsegs, bool *trailing)
 {
     size_t len = strlen(path);
 
@@ -23,8 +26,11 @@ static int router__split(const char *path, struct route_match *m, char **segs,
     char *p = m->buf;
     while (*p == '/') {
         *p++ = '\0';
-        if (*p == '\0')
-            break; /* "/" or a trailing slash: no empty segment */
+        if (*p == '\0') {
+            /* "/" or a trailing slash: no empty segment */
+            *trailing = *nsegs > 0;
+            break;
+        }
         if (*nsegs == ROUTER_MAX_SEGMENTS)
             return ROUTER_BAD_PATH;
         segs[(*nsegs)++] = p;
@@ -81,12 +87,13 @@ int router_match(const struct spec *s, const char *method, const char *path,
     size_t nsegs = 0;
     const struct spec_operation *best = NULL;
     int best_score = -1;
+    bool trailing = false;
     int rc;
 
     m->op = NULL;
     m->nvalues = 0;
     m->allow[0] = '\0';
-    rc = router__split(path, m, segs, &nsegs);
+    rc = router__split(path, m, segs, &nsegs, &trailing);
     if (rc != ROUTER_OK)
         return rc;
     /* First the best template for the path, whatever the method. */
@@ -99,6 +106,10 @@ int router_match(const struct spec *s, const char *method, const char *path,
     }
     if (best == NULL)
         return ROUTER_NOT_FOUND;
+    /* A trailing slash names no resource of its own: the caller redirects
+     * to the path without it, which does name one. */
+    if (trailing)
+        return ROUTER_TRAILING_SLASH;
     /* Then the operation on that template with the right method. */
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < s->nops; i++) {
@@ -124,4 +135,28 @@ int router_match(const struct spec *s, const char *method, const char *path,
         m->nvalues++;
     }
     return ROUTER_OK;
+}
+
+static bool router__control(unsigned c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Is p ("%..") the escape of a control character, %00 to %1F or %7F? */
+static bool router__control_escape(const char *p)
+{
+    if (p[1] == '0' || p[1] == '1')
+        return isxdigit((unsigned char)p[2]) != 0;
+    return p[1] == '7' && (p[2] == 'F' || p[2] == 'f');
+}
+
+int router_target_has_control(const char *target)
+{
+    for (const char *p = target; *p != '\0' && *p != '?'; p++) {
+        if (router__control((unsigned char)*p))
+            return 1;
+        if (*p == '%' && router__control_escape(p))
+            return 1;
+    }
+    return 0;
 }

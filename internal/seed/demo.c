@@ -58,8 +58,7 @@ static int demo__question(PGconn *pg, const json_t *q, int *added, char *errbuf,
     if (n == 0)
         return 0; /* loaded before: leave it as it is now */
     (*added)++;
-    json_array_foreach(json_object_get(q, "topics"), i, v)
-    {
+    json_array_foreach(json_object_get(q, "topics"), i, v) {
         const char *tp[2] = {p[0], json_string_value(v)};
         if (demo__exec(pg,
                        "INSERT INTO question_topics (question_id, topic_id) "
@@ -75,8 +74,7 @@ static int demo__question(PGconn *pg, const json_t *q, int *added, char *errbuf,
                    "id = $2::uuid",
                    2, ep, errbuf, errlen) < 0)
         return -1;
-    json_array_foreach(json_object_get(q, "replies"), i, v)
-    {
+    json_array_foreach(json_object_get(q, "replies"), i, v) {
         const char *rp[6] = {demo__s(v, "id"),   p[0],
                              demo__s(v, "kind"), demo__s(v, "doctor"),
                              demo__s(v, "body"), demo__s(v, "replied_at")};
@@ -115,8 +113,7 @@ int seed_demo(PGconn *pg, char *errbuf, size_t errlen)
     }
     if (demo__exec(pg, "BEGIN", 0, NULL, errbuf, errlen) < 0)
         goto out;
-    json_array_foreach(json_object_get(doc, "doctors"), i, v)
-    {
+    json_array_foreach(json_object_get(doc, "doctors"), i, v) {
         const char *p[3] = {demo__s(v, "id"), demo__s(v, "name"),
                             demo__s(v, "department")};
         if (demo__exec(pg,
@@ -125,8 +122,7 @@ int seed_demo(PGconn *pg, char *errbuf, size_t errlen)
                        3, p, errbuf, errlen) < 0)
             goto rollback;
     }
-    json_array_foreach(json_object_get(doc, "topics"), i, v)
-    {
+    json_array_foreach(json_object_get(doc, "topics"), i, v) {
         const char *p[4] = {demo__s(v, "slug"), demo__s(v, "name"),
                             demo__s(v, "department"),
                             demo__s(v, "description")};
@@ -146,8 +142,7 @@ int seed_demo(PGconn *pg, char *errbuf, size_t errlen)
                 goto rollback;
         }
     }
-    json_array_foreach(json_object_get(doc, "questions"), i, v)
-    {
+    json_array_foreach(json_object_get(doc, "questions"), i, v) {
         if (demo__question(pg, v, &added, errbuf, errlen) != 0)
             goto rollback;
     }

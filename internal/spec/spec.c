@@ -3,6 +3,7 @@
 #include "medqa/spec.h"
 
 #include "medqa/auth.h"
+#include "medqa/base.h"
 #include "medqa/validate.h"
 
 #include <stdio.h>
@@ -39,8 +40,7 @@ static enum spec_param_kind spec__kind(const struct validator *v,
         /* ["integer", "null"]: the non-null member decides. */
         size_t i;
         const json_t *e;
-        json_array_foreach(t, i, e)
-        {
+        json_array_foreach(t, i, e) {
             if (json_is_string(e) &&
                 strcmp(json_string_value(e), "null") != 0) {
                 name = json_string_value(e);
@@ -145,18 +145,15 @@ static int spec__roles(const json_t *security, unsigned *roles, char *errbuf,
     *roles = 0;
     if (security == NULL)
         return 0;
-    json_array_foreach(security, i, req)
-    {
+    json_array_foreach(security, i, req) {
         const char *scheme;
         const json_t *list;
         if (json_object_size(req) == 0)
             return *roles = 0, 0; /* anonymous allowed */
-        json_object_foreach((json_t *)(uintptr_t)req, scheme, list)
-        {
+        json_object_foreach((json_t *)(uintptr_t)req, scheme, list) {
             size_t j;
             const json_t *r;
-            json_array_foreach(list, j, r)
-            {
+            json_array_foreach(list, j, r) {
                 unsigned bit = auth_role_from_name(json_string_value(r));
                 if (bit == 0) {
                     snprintf(errbuf, errlen, "%s: unknown role in security",
@@ -201,13 +198,11 @@ static int spec__add_operation(struct spec *s, const char *path,
     if (op->params == NULL)
         return -1;
     /* Operation parameters first, so they override the path item's. */
-    json_array_foreach(olist, i, p)
-    {
+    json_array_foreach(olist, i, p) {
         if (spec__add_param(s, op, p, errbuf, errlen) != 0)
             return -1;
     }
-    json_array_foreach(plist, i, p)
-    {
+    json_array_foreach(plist, i, p) {
         if (spec__add_param(s, op, p, errbuf, errlen) != 0)
             return -1;
     }
@@ -241,6 +236,10 @@ static int spec__add_operation(struct spec *s, const char *path,
         }
         op->body_required = json_is_true(json_object_get(rb, "required"));
     }
+    /* An operation the spec never answers 429 (the liveness and readiness
+     * probes) is never refused for rate. */
+    op->rate_limited =
+        json_object_get(json_object_get(o, "responses"), "429") != NULL;
     if (security == NULL)
         security = json_object_get(s->doc, "security");
     return spec__roles(security, &op->roles, errbuf, errlen, opid);
@@ -257,19 +256,17 @@ static int spec__build_operations(struct spec *s, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "the document has no paths");
         return -1;
     }
-    json_object_foreach((json_t *)(uintptr_t)paths, path, item) count +=
-        sizeof(spec__methods) / sizeof(spec__methods[0]);
+    json_object_foreach((json_t *)(uintptr_t)paths, path, item)
+        count += ARRAY_SIZE(spec__methods);
     s->ops = calloc(count + 1, sizeof(*s->ops));
     if (s->ops == NULL)
         return -1;
-    json_object_foreach((json_t *)(uintptr_t)paths, path, item)
-    {
+    json_object_foreach((json_t *)(uintptr_t)paths, path, item) {
         if (path[0] != '/') {
             snprintf(errbuf, errlen, "path %s must start with /", path);
             return -1;
         }
-        for (size_t m = 0; m < sizeof(spec__methods) / sizeof(*spec__methods);
-             m++) {
+        for (size_t m = 0; m < ARRAY_SIZE(spec__methods); m++) {
             const json_t *o = json_object_get(item, spec__methods[m]);
             if (o == NULL)
                 continue;

@@ -317,8 +317,7 @@ static bool values_equal(json_t *a, json_t *b)
         json_t *va;
         if (json_object_size(a) != json_object_size(b))
             return false;
-        json_object_keylen_foreach(a, key, klen, va)
-        {
+        json_object_keylen_foreach(a, key, klen, va) {
             json_t *vb = json_object_getn(b, key, klen);
             if (vb == NULL || !values_equal(va, vb))
                 return false;
@@ -866,8 +865,7 @@ static int check_object(struct run *r, json_t *schema, json_t *inst, int depth)
     }
     if (props != NULL && !json_is_object(props))
         return -1;
-    json_object_keylen_foreach(inst, key, klen, val)
-    {
+    json_object_keylen_foreach(inst, key, klen, val) {
         json_t *sub = props ? json_object_getn(props, key, klen) : NULL;
         if (sub == NULL) {
             /* additionalProperties applies only to members that no
@@ -1240,8 +1238,7 @@ static int collect_patterns(json_t *node, struct pattern_list *pl)
         return 0;
     const char *key;
     json_t *val;
-    json_object_foreach(node, key, val)
-    {
+    json_object_foreach(node, key, val) {
         if (strcmp(key, "pattern") == 0 && json_is_string(val)) {
             if (pattern_list_add(pl, val) != 0)
                 return -1;

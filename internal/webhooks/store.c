@@ -48,7 +48,7 @@
     "(e.owner_key_id IS NULL OR EXISTS (SELECT 1 FROM api_keys k "             \
     "WHERE k.id = e.owner_key_id AND k.revoked_at IS NULL))"
 
-const struct db_statement webhooks__statements[] = {
+const struct db_statement webhooks_worker_statements[] = {
     /* Endpoints whose cursor is behind the feed, locked for this
      * transaction; another instance skips them (and fans them out next
      * time if this one stops). */
@@ -193,5 +193,7 @@ const struct db_statement webhooks__statements[] = {
                      1},
 };
 
-_Static_assert(ARRAY_SIZE(webhooks__statements) == WH_ST__COUNT,
+_Static_assert(ARRAY_SIZE(webhooks_worker_statements) == WH_ST__COUNT,
                "every worker statement is in the table");
+const size_t webhooks_worker_nstatements =
+    ARRAY_SIZE(webhooks_worker_statements);

@@ -6,7 +6,8 @@
 #include "medqa/db.h"
 #include "medqa/webhooks.h"
 
-/* The worker's statements (store.c), by index. */
+/* The worker's statements (store.c, webhooks_worker_statements), by
+ * index. */
 enum {
     WH_ST_FANOUT_LOCK,
     WH_ST_FANOUT,
@@ -19,7 +20,5 @@ enum {
     WH_ST_PRUNE,
     WH_ST__COUNT
 };
-
-extern const struct db_statement webhooks__statements[];
 
 #endif

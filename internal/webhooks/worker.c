@@ -87,11 +87,6 @@ static struct {
 } webhooks__w = {.lock = PTHREAD_MUTEX_INITIALIZER,
                  .wake = PTHREAD_COND_INITIALIZER};
 
-int webhooks_register_statements(void)
-{
-    return db_register(webhooks__statements, WH_ST__COUNT);
-}
-
 static double webhooks__jitter(void)
 {
     unsigned char b[4];
@@ -125,10 +120,10 @@ static void webhooks__wait(long long ms)
 static int webhooks__exec(struct db_conn *c, int st, const char *const *p)
 {
     PGresult *res = NULL;
-    int rc = db_query(c, &webhooks__statements[st], p, false, &res);
+    int rc = db_query(c, &webhooks_worker_statements[st], p, false, &res);
     if (rc != DB_OK)
         log_msg(LOG_WARN, "webhook statement failed", "statement",
-                webhooks__statements[st].name, "error", db_last_error(c),
+                webhooks_worker_statements[st].name, "error", db_last_error(c),
                 LOG_END);
     PQclear(res);
     return rc;
@@ -144,15 +139,15 @@ static void webhooks__fanout(struct db_conn *c)
     snprintf(batch, sizeof(batch), "%d", WEBHOOKS__FANOUT);
     if (db_command(c, "BEGIN") != DB_OK)
         return;
-    rc = db_query(c, &webhooks__statements[WH_ST_FANOUT_LOCK], NULL, false,
-                  &ids);
+    rc = db_query(c, &webhooks_worker_statements[WH_ST_FANOUT_LOCK], NULL,
+                  false, &ids);
     for (int i = 0; rc == DB_OK && i < PQntuples(ids); i++) {
         const char *p[3] = {PQgetvalue(ids, i, 0),
                             webhooks__w.cfg->public_base_url, batch};
         for (;;) {
             PGresult *res = NULL;
-            rc = db_query(c, &webhooks__statements[WH_ST_FANOUT], p, false,
-                          &res);
+            rc = db_query(c, &webhooks_worker_statements[WH_ST_FANOUT], p,
+                          false, &res);
             if (rc != DB_OK)
                 break;
             int seen = atoi(PQgetvalue(res, 0, 0));
@@ -305,8 +300,8 @@ static void webhooks__attempt(struct db_conn *c, PGresult *res, int i)
         const char *p[5] = {delivery, status_p, out.error, delay_p,
                             disable_text};
         PGresult *r = NULL;
-        if (db_query(c, &webhooks__statements[WH_ST_FAILED], p, false, &r) ==
-                DB_OK &&
+        if (db_query(c, &webhooks_worker_statements[WH_ST_FAILED], p, false,
+                     &r) == DB_OK &&
             PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "true") == 0)
             log_msg(LOG_WARN, "webhook endpoint disabled", "endpoint_id",
                     endpoint, "reason", "failing continuously", LOG_END);
@@ -348,7 +343,7 @@ static int webhooks__send_due(struct db_conn *c)
                      (cfg->webhook_connect_timeout_s + cfg->webhook_timeout_s) +
                  60);
     const char *p[2] = {batch, lease};
-    if (db_query(c, &webhooks__statements[WH_ST_CLAIM], p, false, &res) !=
+    if (db_query(c, &webhooks_worker_statements[WH_ST_CLAIM], p, false, &res) !=
         DB_OK) {
         log_msg(LOG_WARN, "webhook claim failed", "error", db_last_error(c),
                 LOG_END);
@@ -372,8 +367,8 @@ static int webhooks__send_due(struct db_conn *c)
 static void webhooks__gauges(struct db_conn *c)
 {
     PGresult *res = NULL;
-    if (db_query(c, &webhooks__statements[WH_ST_GAUGES], NULL, true, &res) ==
-            DB_OK &&
+    if (db_query(c, &webhooks_worker_statements[WH_ST_GAUGES], NULL, true,
+                 &res) == DB_OK &&
         PQntuples(res) == 1)
         metrics_webhook_queue(atoll(PQgetvalue(res, 0, 0)),
                               atof(PQgetvalue(res, 0, 1)));

@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     path[size - 1] = '\0';
     const char *method =
         methods[data[0] % (sizeof(methods) / sizeof(*methods))];
+    (void)router_target_has_control(path); /* the raw target's scan */
     int rc = router_match(s, method, path, &m);
     switch (rc) {
     case ROUTER_OK:
@@ -38,6 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case ROUTER_METHOD_NOT_ALLOWED:
         if (m.allow[0] == '\0')
+            abort();
+        break;
+    case ROUTER_TRAILING_SLASH:
+        if (m.op != NULL || strlen(path) < 2 || path[strlen(path) - 1] != '/')
             abort();
         break;
     case ROUTER_NOT_FOUND:

@@ -12,32 +12,24 @@
 //                   revoked doctor key on createReply; right prefix with a
 //                   wrong secret on createQuestion; CLI refusals (doctor
 //                   key without or with an unknown doctor)
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startMedqa, req, assertProblem, createDb, runMedqa, dbUrl, psql, PG_SOCK, PG_PORT } from './lib/medqa.mjs';
+import { req, assertProblem, runMedqa, dbUrl, psql, PG_SOCK, PG_PORT } from './lib/medqa.mjs';
 import {
-  DEMO, IDS, seedDemo, createKey, listKeys, revokeKeyNamed, auth, questionInput,
-  createQuestion, createReply, createTopic, assertEtag, CHANGE_KEYS, TS,
+  demoServer, DEMO, IDS, seedDemo, createKey, listKeys, revokeKeyNamed, auth,
+  questionInput, createQuestion, createReply, createTopic, assertEtag,
+  CHANGE_KEYS, TS,
 } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let app;
 let editor;
 let partner;
 let lan;
 
-before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
-  [app, editor, partner, lan] = await Promise.all([
-    createKey(db, 'app'), createKey(db, 'editor'), createKey(db, 'partner'),
-    createKey(db, 'doctor', { doctor: IDS.lan }),
-  ]);
-});
-after(async () => { await m.stop(); });
+const m = demoServer({ keys: { app: 'app', editor: 'editor', partner: 'partner', lan: ['doctor', IDS.lan] } });
+before(async () => ({ db, keys: { app, editor, partner, lan } } = await m.ready));
 
 /** Reads the feed from `cursor` (the beginning when omitted) until a page
  * comes back empty; returns the events and the cursor to poll with. */

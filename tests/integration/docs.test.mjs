@@ -4,20 +4,19 @@
 // rendered the spec, checks that every operation's summary is on the page
 // and that the page's Content-Security-Policy was never broken, and saves
 // a screenshot to tests/out/docs.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startMedqa, req, TMP } from './lib/medqa.mjs';
+import { req, TMP } from './lib/medqa.mjs';
+import { demoServer } from './lib/fixtures.mjs';
 import { OPERATIONS } from './lib/contract.mjs';
 
 const OUT = new URL('../out/', import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-let m;
-before(async () => { m = await startMedqa(); });
-after(async () => { await m.stop(); });
+const m = demoServer({ seed: false });
 
 test('GET /docs is an HTML page with a strict Content-Security-Policy and no inline script', async () => {
   const r = await req(m.base, '/docs');
@@ -107,4 +106,38 @@ test('Chromium renders the reference offline with every operation', { timeout: 1
   }
   assert.deepEqual(foreign, [], 'requests to other origins');
   assert.deepEqual(problems, [], 'errors or CSP violations in the page');
+});
+
+test('Chromium sent to /docs/ is redirected to /docs and renders the same page', { timeout: 150_000 }, async () => {
+  const profile = mkdtempSync(join(TMP, 'chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // What a reader sees once Redoc has rendered: every operation's section.
+  const rendered = async (page, url) => {
+    const res = await page.goto(url, { waitUntil: 'load' });
+    await page.waitForFunction(() =>
+      document.querySelectorAll('[data-section-id^="operation/"]').length > 20, null, { timeout: 90_000 });
+    const sections = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-section-id^="operation/"]')].map((e) => e.getAttribute('data-section-id')));
+    return { res, url: page.url(), sections, h1: await page.locator('h1').first().innerText() };
+  };
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    const slashed = await rendered(page, `${m.base}/docs/`);
+    assert.equal(slashed.url, `${m.base}/docs`, 'where the browser ends up');
+    assert.equal(slashed.res.status(), 200);
+    assert.equal(slashed.res.request().redirectedFrom()?.url(), `${m.base}/docs/`);
+    assert.equal((await slashed.res.request().redirectedFrom().response()).status(), 308);
+    const direct = await rendered(page, `${m.base}/docs`);
+    assert.deepEqual(slashed.sections, direct.sections);
+    assert.equal(slashed.h1, direct.h1);
+    assert.ok(slashed.sections.length >= OPERATIONS.length, 'every operation rendered');
+  } finally {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
 });

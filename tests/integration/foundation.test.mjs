@@ -1,19 +1,14 @@
 // The foundation: start-up, configuration, routing, errors, HTTP
 // behaviour common to every route, and the departments list.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import http from 'node:http';
-import {
-  startMedqa, req, raw, assertProblem, runMedqa, createDb, dbUrl, writeTemp,
-} from './lib/medqa.mjs';
+import { req, raw, assertProblem, runMedqa, createDb, dbUrl, writeTemp } from './lib/medqa.mjs';
+import { demoServer } from './lib/fixtures.mjs';
 
-let m;
-before(async () => {
-  m = await startMedqa({ env: { CORS_ORIGINS: 'https://app.example.org' } });
-});
-after(async () => { await m.stop(); });
+const m = demoServer({ seed: false, env: { CORS_ORIGINS: 'https://app.example.org' } });
 
 const DEPARTMENTS = ['family-medicine', 'internal-medicine', 'neurology',
   'cardiology', 'dermatology', 'gastroenterology', 'ophthalmology',

@@ -12,10 +12,9 @@
 // one that was not rolled back, shows up in the checksums.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, raw, createDb, psql } from './lib/medqa.mjs';
-import { IDS, NO_SUCH_ID, seedDemo, createKey, auth, questionInput, rawStatus } from './lib/fixtures.mjs';
+import { req, raw, psql } from './lib/medqa.mjs';
+import { demoServer, IDS, NO_SUCH_ID, auth, questionInput, rawStatus } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let app;
 let editor;
@@ -33,17 +32,14 @@ function snapshot() {
   return psql(db, `SELECT ${parts.join(" || E'\\n' || ")}`);
 }
 
+const m = demoServer({ keys: { app: 'app', editor: 'editor', partner: 'partner' } });
 before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
-  [app, editor, partner] = await Promise.all([createKey(db, 'app'), createKey(db, 'editor'), createKey(db, 'partner')]);
+  ({ db, keys: { app, editor, partner } } = await m.ready);
   realCursor = (await req(m.base, '/questions?limit=2')).body.next_cursor;
   oldestCursor = (await req(m.base, '/questions?limit=2&sort=oldest')).body.next_cursor;
   replyCursor = (await req(m.base, '/replies?limit=1')).body.next_cursor;
   assert.ok(realCursor && oldestCursor && replyCursor);
 });
-after(async () => { await m.stop(); });
 
 const INJECTIONS = [
   "' OR '1'='1", "'; DROP TABLE questions; --", "1; SELECT pg_sleep(10) --", '" OR ""="',

@@ -10,27 +10,24 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMedqa, req, createDb, TMP } from './lib/medqa.mjs';
-import { createKey, seedDemo, IDS, NO_SUCH_ID } from './lib/fixtures.mjs';
+import { req, TMP } from './lib/medqa.mjs';
+import { demoServer, IDS, NO_SUCH_ID } from './lib/fixtures.mjs';
 import { OPERATIONS, SPEC, deref } from './lib/contract.mjs';
 
-let m;
 const keys = {};
 const counts = { requests: 0, status400: 0, status5xx: 0, operations: 0, params: 0, bodyMembers: 0 };
 
-before(async () => {
-  const db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
-  const roles = new Set();
-  for (const o of OPERATIONS)
-    for (const r of o.op.security || SPEC.security || [])
-      for (const list of Object.values(r)) list.forEach((x) => roles.add(x));
-  for (const role of roles)
-    keys[role] = await createKey(db, role, role === 'doctor' ? { doctor: IDS.lan } : {});
+// A key for every role the spec's security requirements name.
+const roles = new Set();
+for (const o of OPERATIONS)
+  for (const r of o.op.security || SPEC.security || [])
+    for (const list of Object.values(r)) list.forEach((x) => roles.add(x));
+const m = demoServer({
+  keys: Object.fromEntries([...roles].map((role) =>
+    [role, role === 'doctor' ? ['doctor', IDS.lan] : role])),
 });
-after(async () => {
-  await m.stop();
+before(async () => Object.assign(keys, (await m.ready).keys));
+after(() => {
   if (process.env.MEDQA_TMP)
     writeFileSync(join(TMP, 'summary-negative.txt'),
       `negative sweep: ${counts.requests} requests over ${counts.operations} operations ` +

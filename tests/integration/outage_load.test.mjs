@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startMedqa, runMedqa, privateCluster, psql } from './lib/medqa.mjs';
+import { startMedqa, runMedqa, privateCluster, psql, PG_SH } from './lib/medqa.mjs';
 import { checkResponse } from './lib/contract.mjs';
 import { IDS } from './lib/fixtures.mjs';
 
@@ -50,7 +50,7 @@ async function makeKey(url, role, doctor) {
 
 test('PostgreSQL stopped and started under concurrent writes: acknowledged writes kept whole, refused ones absent', async () => {
   const pg = privateCluster();
-  const pgsh = (...a) => run('scripts/pg.sh', a);
+  const pgsh = (...a) => run(PG_SH, a);
   try {
     for (const cmd of [['migrate'], ['seed', '--demo']]) {
       const r = await runMedqa(cmd, { DATABASE_URL: pg.url });

@@ -18,31 +18,30 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { startMedqa, req, raw, assertProblem, createDb, psql } from './lib/medqa.mjs';
+import { startMedqa, req, raw, assertProblem, psql } from './lib/medqa.mjs';
 import {
-  IDS, NO_SUCH_ID, seedDemo, createKey, auth, createQuestion, questionInput,
+  demoServer, IDS, NO_SUCH_ID, createKey, auth, createQuestion, questionInput,
   revokeKeyNamed, oversized, rawStatus,
 } from './lib/fixtures.mjs';
 import { SPEC, OPERATIONS } from './lib/contract.mjs';
 
-let m;
 let lim; // CONNECTION_TIMEOUT=2, MAX_CONNECTIONS_PER_IP=8; spoken to over raw sockets
 let db;
 const keys = {};
 
-before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db, env: { CORS_ORIGINS: 'https://app.example.org' } });
-  lim = await startMedqa({ db, env: { CONNECTION_TIMEOUT: '2', MAX_CONNECTIONS_PER_IP: '8' } });
-  [keys.partner, keys.app, keys.doctor, keys.jiang, keys.editor] = await Promise.all([
-    createKey(db, 'partner'), createKey(db, 'app'),
-    createKey(db, 'doctor', { doctor: IDS.lan }),
-    createKey(db, 'doctor', { doctor: IDS.jiang }),
-    createKey(db, 'editor'),
-  ]);
+const m = demoServer({
+  env: { CORS_ORIGINS: 'https://app.example.org' },
+  keys: {
+    partner: 'partner', app: 'app', doctor: ['doctor', IDS.lan],
+    jiang: ['doctor', IDS.jiang], editor: 'editor',
+  },
 });
-after(async () => { await m.stop(); await lim.stop(); });
+before(async () => {
+  ({ db } = await m.ready);
+  Object.assign(keys, m.keys);
+  lim = await startMedqa({ db, env: { CONNECTION_TIMEOUT: '2', MAX_CONNECTIONS_PER_IP: '8' } });
+});
+after(async () => { await lim.stop(); });
 
 // ---- API1 -------------------------------------------------------------------
 

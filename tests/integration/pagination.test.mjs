@@ -9,14 +9,11 @@
 // with another sort; with another q); listDoctors 400 ×1 (a /topics
 // cursor); listReplies 400 ×1 (a /questions cursor); listQuestionReplies
 // 400 ×1 (another question's cursor).
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, assertProblem, createDb, psql } from './lib/medqa.mjs';
-import {
-  IDS, seedDemo, createKey, createQuestion, createReply,
-} from './lib/fixtures.mjs';
+import { req, assertProblem, psql } from './lib/medqa.mjs';
+import { demoServer, IDS, createQuestion, createReply } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let app;
 let editor;
@@ -26,13 +23,9 @@ const created = [];
 const N = 60;
 const TIES = 12;
 
+const m = demoServer({ keys: { app: 'app', editor: 'editor', lan: ['doctor', IDS.lan] } });
 before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
-  [app, editor, lan] = await Promise.all([
-    createKey(db, 'app'), createKey(db, 'editor'), createKey(db, 'doctor', { doctor: IDS.lan }),
-  ]);
+  ({ db, keys: { app, editor, lan } } = await m.ready);
   for (let i = 0; i < N; i++) {
     const words = Array.from({ length: (i % 5) + 1 }, () => 'pagewalk').join(' ');
     created.push(await createQuestion(m.base, app, {
@@ -49,7 +42,6 @@ before(async () => {
       '40-49', 'other', 'urology', '2021-06-01T12:00:00Z', '2021-06-01T12:00:00Z'
     FROM generate_series(1, ${TIES}) g`);
 });
-after(async () => { await m.stop(); });
 
 const visibleIds = () => psql(db, 'SELECT id FROM questions WHERE deleted_at IS NULL').split('\n').filter(Boolean);
 const enc = encodeURIComponent;

@@ -23,11 +23,11 @@
 //   /questions/{id} 405 ×1 (PUT)
 // Revoked keys are covered in changes_auth.test.mjs, walks and cursor
 // binding in pagination.test.mjs, e-mails in logs in secrets.test.mjs.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, assertProblem, createDb, psql } from './lib/medqa.mjs';
+import { req, assertProblem, psql } from './lib/medqa.mjs';
 import {
-  DEMO, IDS, NO_SUCH_ID, demoIds, seedDemo, createKey, auth, questionInput,
+  demoServer, DEMO, IDS, NO_SUCH_ID, demoIds, createKey, auth, questionInput,
   createQuestion, createReply, walk, oversized, rawStatus, assertEtag,
   QUESTION_KEYS, REPLY_KEYS, TS, UUID,
 } from './lib/fixtures.mjs';
@@ -35,23 +35,14 @@ import {
 // url and Location come from PUBLIC_BASE_URL, never from the request.
 const PUBLIC = 'https://qa.example.org';
 
-let m;
 let db;
 let app;
 let editor;
 let partner;
 let lan;
 
-before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db, env: { PUBLIC_BASE_URL: PUBLIC } });
-  [app, editor, partner, lan] = await Promise.all([
-    createKey(db, 'app'), createKey(db, 'editor'), createKey(db, 'partner'),
-    createKey(db, 'doctor', { doctor: IDS.lan }),
-  ]);
-});
-after(async () => { await m.stop(); });
+const m = demoServer({ env: { PUBLIC_BASE_URL: PUBLIC }, keys: { app: 'app', editor: 'editor', partner: 'partner', lan: ['doctor', IDS.lan] } });
+before(async () => ({ db, keys: { app, editor, partner, lan } } = await m.ready));
 
 const ids = (items) => items.map((q) => q.id);
 const sorted = (a) => [...a].sort();

@@ -6,9 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMedqa, req, raw, assertProblem, runMedqa, dbUrl } from './lib/medqa.mjs';
-import { createKey, auth } from './lib/fixtures.mjs';
+import { demoServer, createKey, auth } from './lib/fixtures.mjs';
 
-let m;
 let partner;
 let partner2;
 let app;
@@ -16,21 +15,18 @@ let ip = 10;
 const nextIp = () => `198.51.100.${ip++}`;
 const from = (addr, extra = {}) => ({ 'x-forwarded-for': addr, ...extra });
 
-before(async () => {
-  m = await startMedqa({
-    env: {
-      TRUSTED_PROXIES: '127.0.0.1',
-      RATE_LIMIT_ANON: '5/60s',
-      RATE_LIMIT_PARTNER: '3/60s',
-      RATE_LIMIT_APP: '2/1m',
-      RATE_LIMIT_EDITOR: 'off',
-    },
-  });
-  partner = await createKey(m.db, 'partner');
-  partner2 = await createKey(m.db, 'partner');
-  app = await createKey(m.db, 'app');
+const m = demoServer({
+  seed: false,
+  env: {
+    TRUSTED_PROXIES: '127.0.0.1',
+    RATE_LIMIT_ANON: '5/60s',
+    RATE_LIMIT_PARTNER: '3/60s',
+    RATE_LIMIT_APP: '2/1m',
+    RATE_LIMIT_EDITOR: 'off',
+  },
+  keys: { partner: 'partner', partner2: 'partner', app: 'app' },
 });
-after(async () => { await m.stop(); });
+before(async () => ({ partner, partner2, app } = (await m.ready).keys));
 
 const num = (r, h) => Number(r.headers.get(h));
 

@@ -1,19 +1,13 @@
 // GET /related and include=related: similar questions and related topics.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, assertProblem, runMedqa, dbUrl, createDb, psql } from './lib/medqa.mjs';
+import { req, assertProblem, psql } from './lib/medqa.mjs';
+import { demoServer } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let editor;
 let app;
 const byTitle = {};
-
-async function key(role) {
-  const r = await runMedqa(['keys', 'create', '--role', role, '--name', role], { DATABASE_URL: dbUrl(db) });
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split('\n').pop();
-}
 
 async function ask(title, body, department, language = 'en', topics = []) {
   const r = await req(m.base, '/questions', {
@@ -24,17 +18,12 @@ async function ask(title, body, department, language = 'en', topics = []) {
   return r.body.id;
 }
 
+const m = demoServer({ keys: { editor: 'editor', app: 'app' } });
 before(async () => {
-  db = createDb();
-  const s = await runMedqa(['seed', '--demo'], { DATABASE_URL: dbUrl(db) });
-  assert.equal(s.code, 0, s.stderr);
-  m = await startMedqa({ db });
-  editor = await key('editor');
-  app = await key('app');
+  ({ db, keys: { editor, app } } = await m.ready);
   const list = await req(m.base, '/questions?limit=100');
   for (const q of list.body.data) byTitle[q.title] = q.id;
 });
-after(async () => { await m.stop(); });
 
 test('the lip-twitching page finds the four similar neurology twitching questions', async () => {
   const id = byTitle['Lip twitching'];

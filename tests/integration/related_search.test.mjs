@@ -5,9 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMedqa, req, assertProblem, runMedqa, dbUrl, createDb, psql } from './lib/medqa.mjs';
+import { req, assertProblem, runMedqa, dbUrl, psql } from './lib/medqa.mjs';
+import { demoServer } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let editor;
 let app;
@@ -40,18 +40,14 @@ const related = async (id, limit = 20) => {
   return r.body.questions;
 };
 
-before(async () => {
-  db = createDb();
-  const s = await runMedqa(['seed', '--demo'], { DATABASE_URL: dbUrl(db) });
-  assert.equal(s.code, 0, s.stderr);
+const m = demoServer({
+  env: { IDF_REFRESH_INTERVAL: '3600' },
+  keys: { editor: 'editor', app: 'app' },
   // A fresh database's statistics are stale at once, so the worker
   // refreshes them right after start.
-  psql(db, 'DELETE FROM term_df_total');
-  m = await startMedqa({ db, env: { IDF_REFRESH_INTERVAL: '3600' } });
-  editor = await key('editor');
-  app = await key('app');
+  prepare: (d) => psql(d, 'DELETE FROM term_df_total'),
 });
-after(async () => { await m.stop(); });
+before(async () => ({ db, keys: { editor, app } } = await m.ready));
 
 test('the worker refreshes stale IDF statistics on start', async () => {
   let docs = '';

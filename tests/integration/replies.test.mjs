@@ -24,15 +24,14 @@
 //   deleteReply          400 ×1, 401 ×1, 403 ×2 (another doctor's reply;
 //                        app key), 404 ×2 (unknown and already hidden;
 //                        under a hidden question)
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, assertProblem, createDb, psql } from './lib/medqa.mjs';
+import { req, assertProblem, psql } from './lib/medqa.mjs';
 import {
-  DEMO, IDS, NO_SUCH_ID, seedDemo, createKey, auth, createQuestion, createReply,
-  walk, oversized, rawStatus, assertEtag, REPLY_KEYS, TS, UUID,
+  demoServer, DEMO, IDS, NO_SUCH_ID, auth, createQuestion, createReply, walk,
+  oversized, rawStatus, assertEtag, REPLY_KEYS, TS, UUID,
 } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let app;
 let editor;
@@ -41,18 +40,13 @@ let lan;
 let jiang;
 let chen;
 
-before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
-  [app, editor, partner, lan, jiang, chen] = await Promise.all([
-    createKey(db, 'app'), createKey(db, 'editor'), createKey(db, 'partner'),
-    createKey(db, 'doctor', { doctor: IDS.lan }),
-    createKey(db, 'doctor', { doctor: IDS.jiang }),
-    createKey(db, 'doctor', { doctor: IDS.chen }),
-  ]);
+const m = demoServer({
+  keys: {
+    app: 'app', editor: 'editor', partner: 'partner', lan: ['doctor', IDS.lan],
+    jiang: ['doctor', IDS.jiang], chen: ['doctor', IDS.chen],
+  },
 });
-after(async () => { await m.stop(); });
+before(async () => ({ db, keys: { app, editor, partner, lan, jiang, chen } } = await m.ready));
 
 const ids = (items) => items.map((x) => x.id);
 const LAN_REF = { id: IDS.lan, name: 'Lan Shengxing', department: { slug: 'neurology', name: 'Neurology' } };

@@ -1,5 +1,9 @@
 // Runs every tests/integration/*.test.mjs with node's test runner and ends
 // with "integration: N passed, N failed" for scripts/test.sh to add up.
+// Arguments choose suites: an argument that is a suite's name (`related`
+// for related.test.mjs) selects that suite alone; any other is a fragment
+// of file names (`outa` runs outage and outage_load). `make test
+// T=NAME` passes one exact name.
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,9 +12,11 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.test.mjs'))
-  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+const suites = readdirSync(here).filter((f) => f.endsWith('.test.mjs'));
+const picks = (o) => (suites.includes(`${o}.test.mjs`)
+  ? (f) => f === `${o}.test.mjs` : (f) => f.includes(o));
+const files = suites
+  .filter((f) => only.length === 0 || only.some((o) => picks(o)(f)))
   .sort()
   .map((f) => join(here, f));
 

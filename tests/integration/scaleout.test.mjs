@@ -32,7 +32,7 @@ test('DATABASE_READ_URL: anonymous and partner reads come from the read database
   try {
     const ready = await req(m.base, '/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: 'ready', database: 'ok', read_database: 'ok' });
+    assert.deepEqual([ready.body.status, ready.body.database, ready.body.read_database], ['ready', 'ok', 'ok']);
 
     const anon = await req(m.base, `/questions/${IDS.lip}`);
     assert.equal(anon.status, 200);
@@ -176,7 +176,7 @@ test('DATABASE_POOL_MODE=transaction through PgBouncer (transaction pooling, one
     assert.equal(got.status, 200);
     assert.equal(got.body.state, 'answered');
     const ready = await req(m.base, '/readyz');
-    assert.deepEqual(ready.body, { status: 'ready', database: 'ok', read_database: 'ok' });
+    assert.deepEqual([ready.body.status, ready.body.database, ready.body.read_database], ['ready', 'ok', 'ok']);
 
     // The one server connection every client shared holds no prepared
     // statement: medqa sent only unnamed ones.

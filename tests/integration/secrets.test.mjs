@@ -17,12 +17,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { startMedqa, req, raw, createDb, runMedqa, dbUrl } from './lib/medqa.mjs';
+import { req, raw, runMedqa, dbUrl } from './lib/medqa.mjs';
 import {
-  IDS, seedDemo, revokeKeyNamed, auth, questionInput, oversized,
+  demoServer, IDS, revokeKeyNamed, auth, questionInput, oversized,
 } from './lib/fixtures.mjs';
 
-let m;
 let db;
 const keys = {};
 const cliOutput = [];
@@ -63,16 +62,14 @@ function recordRaw(label, text) {
   statuses.set(status, (statuses.get(status) || 0) + 1);
 }
 
+const m = demoServer({
+  env: {
+    WEBHOOK_SECRET_KEY: WEBHOOK_KEY, WEBHOOK_ALLOW_HTTP: '1',
+    WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_POLL_INTERVAL_MS: '50',
+  },
+});
 before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({
-    db,
-    env: {
-      WEBHOOK_SECRET_KEY: WEBHOOK_KEY, WEBHOOK_ALLOW_HTTP: '1',
-      WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_POLL_INTERVAL_MS: '50',
-    },
-  });
+  ({ db } = await m.ready);
   hookServer = http.createServer((q, res) => {
     let body = '';
     q.on('data', (d) => { body += d; });
@@ -96,10 +93,9 @@ before(async () => {
   for (let i = 0; i < 100 && delivered.length < 10; i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300)); // let the last log lines land
 });
-after(async () => {
+after(() => {
   hookServer.closeAllConnections();
   hookServer.close();
-  await m.stop();
 });
 
 async function session() {

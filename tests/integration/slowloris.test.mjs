@@ -10,22 +10,19 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startMedqa, createDb, psql } from './lib/medqa.mjs';
-import { seedDemo, createKey, questionInput } from './lib/fixtures.mjs';
+import { psql } from './lib/medqa.mjs';
+import { demoServer, questionInput } from './lib/fixtures.mjs';
 
 const HEAD = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let m;
 let db;
 let app;
-before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  app = await createKey(db, 'app');
-  m = await startMedqa({ db, env: { HEADER_TIMEOUT: '2', BODY_TIMEOUT: '3', CONNECTION_TIMEOUT: '30' } });
+const m = demoServer({
+  env: { HEADER_TIMEOUT: '2', BODY_TIMEOUT: '3', CONNECTION_TIMEOUT: '30' },
+  keys: { app: 'app' },
 });
-after(async () => { await m.stop(); });
+before(async () => ({ db, keys: { app } } = await m.ready));
 
 /** An open raw socket that records what it receives and when it closes. */
 function connect(port) {

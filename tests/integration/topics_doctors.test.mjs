@@ -17,31 +17,22 @@
 //   deleteTopic     401 ×1, 403 ×1 (app), 404 ×1 (unknown, already hidden)
 //   listDoctors     400 ×1 (unknown parameter, bad department)
 //   getDoctor       400 ×1 (bad UUID), 404 ×1
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedqa, req, assertProblem, createDb, psql } from './lib/medqa.mjs';
+import { req, assertProblem, psql } from './lib/medqa.mjs';
 import {
-  DEMO, IDS, NO_SUCH_ID, seedDemo, createKey, auth, createQuestion, createReply,
+  demoServer, DEMO, IDS, NO_SUCH_ID, auth, createQuestion, createReply,
   createTopic, walk, oversized, rawStatus, assertEtag, TOPIC_KEYS, DOCTOR_KEYS,
 } from './lib/fixtures.mjs';
 
-let m;
 let db;
 let app;
 let editor;
 let partner;
 let lan;
 
-before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db });
-  [app, editor, partner, lan] = await Promise.all([
-    createKey(db, 'app'), createKey(db, 'editor'), createKey(db, 'partner'),
-    createKey(db, 'doctor', { doctor: IDS.lan }),
-  ]);
-});
-after(async () => { await m.stop(); });
+const m = demoServer({ keys: { app: 'app', editor: 'editor', partner: 'partner', lan: ['doctor', IDS.lan] } });
+before(async () => ({ db, keys: { app, editor, partner, lan } } = await m.ready));
 
 const slugs = (items) => items.map((t) => t.slug);
 const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

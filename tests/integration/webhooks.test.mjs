@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { startMedqa, req, assertProblem, createDb, psql } from './lib/medqa.mjs';
 import {
-  IDS, seedDemo, createKey, revokeKeyNamed, auth, createQuestion, createReply, TS, UUID,
+  demoServer, IDS, seedDemo, createKey, revokeKeyNamed, auth, createQuestion, createReply, TS, UUID,
 } from './lib/fixtures.mjs';
 
 const KEY = randomBytes(32).toString('base64');
@@ -34,7 +34,6 @@ const ENV = {
 };
 
 let db;
-let m;
 let editor;
 let partner;
 let partner2;
@@ -89,14 +88,14 @@ function verify(secret, rec) {
   return new Webhook(secret).verify(rec.body, rec.headers);
 }
 
+// The shared server; the other instances a test starts are in `started`.
+const m = demoServer({
+  env: ENV,
+  keys: { editor: 'editor', partner: 'partner', partner2: 'partner', app: 'app' },
+});
 before(async () => {
-  db = createDb();
-  await seedDemo(db);
-  m = await startMedqa({ db, env: ENV });
-  started.push(m);
-  [editor, partner, partner2, app] = await Promise.all([
-    createKey(db, 'editor'), createKey(db, 'partner'), createKey(db, 'partner'), createKey(db, 'app'),
-  ]);
+  ({ db } = await m.ready);
+  ({ editor, partner, partner2, app } = m.keys);
 });
 after(async () => {
   for (const r of receivers) {
@@ -136,6 +135,14 @@ test('endpoints: a partner manages its own, an editor all; the secret is shown o
   const p2 = await req(m.base, `/webhooks?limit=1&cursor=${encodeURIComponent(p1.body.next_cursor)}`, { headers: auth(editor) });
   assert.equal(p2.body.data.length, 1);
   assert.notEqual(p2.body.data[0].id, p1.body.data[0].id);
+  assert.match(p1.headers.get('link'), /rel="next"/);
+  assert.equal(p2.body.next_cursor, null);
+  // The editor's cursor in a partner's hands pages only that partner's
+  // endpoints (it holds an id to start after, nothing that widens the
+  // filter).
+  const pp = await req(m.base, `/webhooks?limit=100&cursor=${encodeURIComponent(p1.body.next_cursor)}`, { headers: auth(partner) });
+  assert.equal(pp.status, 200);
+  assert.deepEqual(pp.body.data.map((e) => e.id), [mine.id].filter((id) => id > p1.body.data[0].id));
 
   assertProblem(await req(m.base, '/webhooks', { method: 'POST', headers: auth(app), json: { url: rcv.url, events: ['*'] } }), 403);
   assertProblem(await req(m.base, '/webhooks', { headers: auth(app) }), 403);
@@ -267,7 +274,14 @@ test('writes reach the receiver signed; the reference library accepts them and r
     assert.equal(d.last_status, 200);
     assert.ok(rcv.got.some((g) => g.headers['webhook-id'] === d.webhook_id));
   }
+  // Paged newest first, the cursor leading on to the older ones.
+  const d1 = await req(m.base, `/webhooks/${ep.id}/deliveries?limit=2`, { headers: auth(partner) });
+  assert.deepEqual(d1.body.data.map((d) => d.id), log.body.data.slice(0, 2).map((d) => d.id));
+  const d2 = await req(m.base, `/webhooks/${ep.id}/deliveries?limit=100&cursor=${encodeURIComponent(d1.body.next_cursor)}`, { headers: auth(partner) });
+  assert.deepEqual(d2.body.data.map((d) => d.id), log.body.data.slice(2).map((d) => d.id));
+  assert.equal(d2.body.next_cursor, null);
   assertProblem(await req(m.base, `/webhooks/${ep.id}/deliveries`, { headers: auth(partner2) }), 404);
+  assertProblem(await req(m.base, `/webhooks/00000000-0000-4000-8000-000000000000/deliveries`, { headers: auth(editor) }), 404);
   // Another partner can neither resend nor replay them.
   assertProblem(await req(m.base, `/webhooks/${ep.id}/deliveries/${log.body.data[0].id}/redeliver`, { method: 'POST', headers: auth(partner2) }), 404);
   assertProblem(await req(m.base, `/webhooks/${ep.id}/replay?since=2026-01-01T00:00:00Z`, { method: 'POST', headers: auth(partner2) }), 404);

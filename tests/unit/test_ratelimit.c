@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "medqa/base.h"
 #include "medqa/ratelimit.h"
 
 #include <arpa/inet.h>
@@ -250,7 +251,7 @@ static void test_parse_rule(void **state)
                          "Off",
                          "99999999999999999999/1s",
                          "1/99999999999s"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         assert_int_equal(ratelimit_parse_rule(bad[i], &r), -1);
 }
 
@@ -268,7 +269,7 @@ static void test_parse_net(void **state)
     assert_int_equal(ratelimit_parse_net("::1", &n), 0);
     const char *bad[] = {"",  "10.0.0",    "10.0.0.1/33", "::1/129",
                          "x", "10.0.0.1/", "10.0.0.1/-1", "1.2.3.4 "};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         assert_int_equal(ratelimit_parse_net(bad[i], &n), -1);
 }
 

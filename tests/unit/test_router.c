@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "medqa/auth.h"
+#include "medqa/base.h"
 #include "medqa/router.h"
 #include "medqa/spec.h"
 
@@ -22,7 +23,7 @@ static const char doc[] =
     "        - {name: limit, in: query, schema: {type: integer}}\n"
     "        - {name: include, in: query, schema: {type: array, items: "
     "{type: string}}}\n"
-    "      responses: {'200': {description: ok}}\n"
+    "      responses: {'200': {description: ok}, '429': {description: no}}\n"
     "    post:\n"
     "      operationId: createQuestion\n"
     "      security: [{bearerAuth: [app, editor]}]\n"
@@ -76,6 +77,9 @@ static void test_operations_built(void **state)
     assert_int_equal(op->params[0].kind, SPEC_KIND_INTEGER);
     assert_int_equal(op->params[1].kind, SPEC_KIND_ARRAY);
     assert_int_equal(op->roles, 0);
+    /* Derived once at load: a declared 429 makes it rate limited. */
+    assert_true(op->rate_limited);
+    assert_false(spec_find_operation(s, "root")->rate_limited);
     op = spec_find_operation(s, "createQuestion");
     assert_non_null(op->body_schema);
     assert_true(op->body_required);
@@ -133,6 +137,62 @@ static void test_not_found_and_not_allowed(void **state)
                      ROUTER_BAD_PATH);
 }
 
+/* A trailing slash never reaches the resource without it: the router
+ * says so, and the server answers with a redirect. */
+static void test_trailing_slash(void **state)
+{
+    static const struct {
+        const char *method;
+        const char *path;
+        int rc;
+    } cases[] = {
+        {"GET", "/questions/", ROUTER_TRAILING_SLASH},
+        {"POST", "/questions/", ROUTER_TRAILING_SLASH},
+        {"GET", "/questions/abc/", ROUTER_TRAILING_SLASH},
+        {"GET", "/questions/search/", ROUTER_TRAILING_SLASH},
+        {"GET", "/nope/", ROUTER_NOT_FOUND},
+        {"GET", "/questions//", ROUTER_NOT_FOUND},
+        {"GET", "/", ROUTER_OK}, /* the root, not a trailing slash */
+    };
+    struct route_match m;
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        assert_int_equal(
+            router_match(*state, cases[i].method, cases[i].path, &m),
+            cases[i].rc);
+        if (cases[i].rc != ROUTER_OK)
+            assert_null(m.op);
+    }
+}
+
+static void test_target_control(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "/questions/%00",         "/questions/%01", "/ques%1Ftions",
+        "/ques%1ftions",          "/questions%7F",  "/questions%7f",
+        "/questions/a%0Ab",       "/a\x01b",        "/a\x7f",
+        "/questions/%00?limit=1",
+    };
+    static const char *const good[] = {
+        "/questions",
+        "/questions/%20",
+        "/questions/%2500",
+        "/questions/%7E",
+        "/questions/%80",
+        "/questions/%",
+        "/questions/%0",
+        "/questions/%G1",
+        "/questions?q=%00",
+        "/questions?q=\x01",
+        "/",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        assert_int_equal(router_target_has_control(bad[i]), 1);
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+        assert_int_equal(router_target_has_control(good[i]), 0);
+}
+
 static void test_yaml_scalars(void **state)
 {
     (void)state;
@@ -157,7 +217,7 @@ static void test_yaml_errors(void **state)
     (void)state;
     const char *bad[] = {"a: [1, 2", "a: *nowhere\n", "a: 1\na: 2\n", ""};
     char err[128];
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         json_t *v = NULL;
         assert_int_equal(
             spec_yaml_to_json(bad[i], strlen(bad[i]), &v, err, sizeof(err)),
@@ -191,7 +251,7 @@ static void test_spec_errors(void **state)
         "notopenapi: 1\n",
     };
     char err[256];
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct spec *s = NULL;
         assert_int_equal(
             spec_load(bad[i], strlen(bad[i]), &s, err, sizeof(err)), -1);
@@ -208,6 +268,8 @@ int main(void)
         cmocka_unit_test(test_not_found_and_not_allowed),
         cmocka_unit_test(test_yaml_scalars),
         cmocka_unit_test(test_yaml_errors),
+        cmocka_unit_test(test_trailing_slash),
+        cmocka_unit_test(test_target_control),
         cmocka_unit_test(test_yaml_aliases),
         cmocka_unit_test(test_spec_errors),
     };

@@ -1,10 +1,12 @@
-// Fixtures shared by the domain suites: the demo data and its ids, API
-// keys made with the real `medqa keys` command, and helpers that create
-// questions, replies and topics through the API (asserting the 201, so a
-// broken create fails the test that needed it, with the server's answer).
+// Fixtures shared by the domain suites: the demo server most suites test
+// against (demoServer), the demo data and its ids, API keys made with the
+// real `medqa keys` command, and helpers that create questions, replies
+// and topics through the API (asserting the 201, so a broken create fails
+// the test that needed it, with the server's answer).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { runMedqa, dbUrl, req, raw } from './medqa.mjs';
+import { before, after } from 'node:test';
+import { runMedqa, dbUrl, req, raw, createDb, startMedqa } from './medqa.mjs';
 
 /** internal/seed/demo.json, as `medqa seed --demo` loads it. */
 export const DEMO = JSON.parse(readFileSync(
@@ -81,6 +83,54 @@ export async function revokeKeyNamed(db, name) {
   const r = await runMedqa(['keys', 'revoke', row.id], { DATABASE_URL: dbUrl(db) });
   assert.equal(r.code, 0, r.stderr);
   return row.id;
+}
+
+/**
+ * The server a suite tests against, set up once for the test file: a
+ * database cloned from the migrated template, the demo data (`seed: false`
+ * leaves it empty), the API keys asked for, and medqa started on it and
+ * listening. Call it at the top level of a test file: it registers the
+ * file's before() hook, which does all that, and its after() hook, which
+ * stops medqa (asserting a clean exit with the sanitizers silent).
+ * The object it returns is filled in by that before(): startMedqa()'s
+ * {base, port, db, proc, logs(), stop()} plus `keys`, each name's key
+ * text, so tests read m.base. The file's own before() hooks must
+ * `await m.ready` (which resolves to the same object) before they use it:
+ * node:test starts a file's top-level before() hooks together, not one
+ * after the other.
+ *   keys: {name: role} or {name: [role, doctorId]} (a doctor key bound to
+ *     that doctor), made with `medqa keys create` before medqa starts
+ *   env: medqa's extra environment (see startMedqa)
+ *   prepare(db): runs after the seed, before the keys and the start
+ */
+export function demoServer({ env = {}, keys = {}, seed = true, prepare } = {}) {
+  let done;
+  let fail;
+  const server = { keys: {} };
+  server.ready = new Promise((resolve, reject) => { done = resolve; fail = reject; });
+  // A failed set-up fails through the hook; a file with no hook of its own
+  // awaiting `ready` must not also die of an unhandled rejection.
+  server.ready.catch(() => {});
+  before(async () => {
+    try {
+      const db = createDb();
+      if (seed) await seedDemo(db);
+      if (prepare) await prepare(db);
+      const made = await Promise.all(Object.entries(keys).map(async ([name, k]) => {
+        const [role, doctor] = Array.isArray(k) ? k : [k];
+        return [name, await createKey(db, role, doctor ? { doctor } : {})];
+      }));
+      Object.assign(server, await startMedqa({ db, env }), { keys: Object.fromEntries(made) });
+      done(server);
+    } catch (e) {
+      fail(e);
+      throw e;
+    }
+  });
+  after(async () => {
+    if (server.stop) await server.stop();
+  });
+  return server;
 }
 
 /** Request headers for a key (plus any extra ones). */

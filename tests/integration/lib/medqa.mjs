@@ -5,6 +5,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import assert from 'node:assert/strict';
 import { checkResponse } from './contract.mjs';
@@ -13,6 +14,8 @@ export const BIN = process.env.MEDQA_BIN;
 export const PG_SOCK = process.env.MEDQA_PG_SOCK;
 export const PG_PORT = process.env.MEDQA_PG_PORT;
 export const TMP = process.env.MEDQA_TMP || '/tmp';
+/** scripts/pg.sh, found from here so a suite runs from any directory. */
+export const PG_SH = fileURLToPath(new URL('../../../scripts/pg.sh', import.meta.url));
 
 export function dbUrl(name, sock = PG_SOCK, port = PG_PORT) {
   return `postgresql:///${name}?host=${sock}&port=${port}&user=medqa`;
@@ -151,7 +154,7 @@ export function privateCluster() {
   const dir = mkdtempSync(join(TMP, 'pgc-'));
   chmodSync(dir, 0o755);
   const port = 30000 + Math.floor(Math.random() * 20000);
-  const sh = (...a) => execFileSync('scripts/pg.sh', a, { encoding: 'utf8' });
+  const sh = (...a) => execFileSync(PG_SH, a, { encoding: 'utf8' });
   sh('start', dir, String(port));
   sh('createdb', dir, String(port), 'medqa');
   const url = sh('url', dir, String(port), 'medqa').trim();
