@@ -37,6 +37,9 @@ enum problem_kind {
     PROBLEM_INTERNAL,          /* 500 logged, never explained */
     PROBLEM_UNAVAILABLE,       /* 503 the database cannot be reached */
     PROBLEM_BAD_PATH,          /* 400 a control character in the path */
+    /* 503 no WEBHOOK_SECRET_KEY: not transient like "unavailable", so a
+     * client can tell "retry later" from "ask the operator" */
+    PROBLEM_WEBHOOKS_NOT_CONFIGURED,
     PROBLEM__COUNT
 };
 

@@ -165,7 +165,7 @@ static int wh__unconfigured_or_reply(struct request *r)
 {
     if (r->cfg->webhook_key_set)
         return REPLY_NONE;
-    return request_problem(r, PROBLEM_UNAVAILABLE, 0,
+    return request_problem(r, PROBLEM_WEBHOOKS_NOT_CONFIGURED, 0,
                            "Webhooks are not configured on this server "
                            "(WEBHOOK_SECRET_KEY is not set).",
                            NULL);

@@ -201,6 +201,7 @@ test('refused URLs and event types are 4xx naming the field, and nothing is stor
   const ed2 = await createKey(off.db, 'editor');
   const r = await req(off.base, '/webhooks', { method: 'POST', headers: auth(ed2), json: { url: 'https://partner.example.org/', events: ['*'] } });
   assertProblem(r, 503);
+  assert.match(r.body.type, /\/problems\/webhooks-not-configured$/);
   assert.match(r.body.detail, /not configured/);
 });
 
