@@ -6,7 +6,8 @@ PORT     ?= 8080
 PGPORT   ?= 5433
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-PKGS     := libmicrohttpd jansson libpq uuid yaml-0.1 zlib libcrypto libpcre2-8
+PKGS     := libmicrohttpd jansson libpq uuid yaml-0.1 zlib libcrypto libpcre2-8 \
+            libxml-2.0
 CC       ?= cc
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual

@@ -42,6 +42,11 @@ int handle_get_related(struct request *r);
 int handle_get_metrics(struct request *r);
 int handle_get_docs(struct request *r);
 int handle_get_docs_asset(struct request *r);
+/* content (issue 14) */
+int handle_get_questions_feed(struct request *r);
+/* Adds to a JSON list of questions the Link header that advertises the
+ * Atom feed of the same department or topic. Returns 0 or -1. */
+int feeds_add_discovery_link(struct request *r);
 
 /* The statements of each file that runs SQL, in the form every module
  * uses (see db_register() in medqa/db.h): the table and its length. */

@@ -304,6 +304,8 @@ int handle_list_questions(struct request *r)
     if (relevance)
         qb_add(&b, Q_SEARCH_TAIL);
     page_keyset(&pg, &b);
+    if (feeds_add_discovery_link(r) != 0) /* content (issue 14) */
+        return -1;
     return page_reply(r, &pg, &b);
 }
 

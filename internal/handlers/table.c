@@ -45,6 +45,8 @@ static const struct {
     {"getMetrics", handle_get_metrics},
     {"getDocs", handle_get_docs},
     {"getDocsAsset", handle_get_docs_asset},
+    /* content (issue 14) */
+    {"getQuestionsFeed", handle_get_questions_feed},
 };
 
 int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
