@@ -37,6 +37,8 @@ enum problem_kind {
     PROBLEM_INTERNAL,          /* 500 logged, never explained */
     PROBLEM_UNAVAILABLE,       /* 503 the database cannot be reached */
     PROBLEM_BAD_PATH,          /* 400 a control character in the path */
+    PROBLEM_NOT_IMPLEMENTED,   /* 501 a format we do not offer (oEmbed's
+                                  format=xml, as the oEmbed spec says) */
     PROBLEM__COUNT
 };
 

@@ -47,6 +47,8 @@ int handle_get_questions_feed(struct request *r);
 /* Adds to a JSON list of questions the Link header that advertises the
  * Atom feed of the same department or topic. Returns 0 or -1. */
 int feeds_add_discovery_link(struct request *r);
+int handle_get_embed_question(struct request *r);
+int handle_get_oembed(struct request *r);
 
 /* The statements of each file that runs SQL, in the form every module
  * uses (see db_register() in medqa/db.h): the table and its length. */
@@ -64,6 +66,8 @@ extern const struct db_statement topics_statements[];
 extern const size_t topics_nstatements;
 extern const struct db_statement doctors_statements[];
 extern const size_t doctors_nstatements;
+extern const struct db_statement embed_statements[];
+extern const size_t embed_nstatements;
 extern const struct db_statement related_get_statements[];
 extern const size_t related_get_nstatements;
 

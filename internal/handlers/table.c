@@ -47,6 +47,8 @@ static const struct {
     {"getDocsAsset", handle_get_docs_asset},
     /* content (issue 14) */
     {"getQuestionsFeed", handle_get_questions_feed},
+    {"getEmbedQuestion", handle_get_embed_question},
+    {"getOembed", handle_get_oembed},
 };
 
 int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
@@ -93,6 +95,7 @@ static const struct {
     {topics_statements, &topics_nstatements},
     {doctors_statements, &doctors_nstatements},
     {related_get_statements, &related_get_nstatements},
+    {embed_statements, &embed_nstatements}, /* content (issue 14) */
     {related_worker_statements, &related_worker_nstatements},
 };
 
