@@ -24,9 +24,8 @@
 
 /* A text cut to n characters, marked with "…" when cut. */
 #define EMBED_CUT(col, n)                                                      \
-    "CASE WHEN length(" col ") > " n " THEN rtrim(left(" col ", " n            \
-    " - 1)) || '…' "                                                         \
-    "ELSE " col " END"
+    "CASE WHEN length(" col ") > " n " THEN "                                  \
+    "rtrim(left(" col ", " n " - 1)) || '…' ELSE " col " END"
 
 /* The card's excerpts: what fits a 480 x 420 frame with the headline,
  * the doctor's name and the licence line (tests/integration/embed.test.mjs

@@ -57,8 +57,8 @@ enum {
 #define FEEDS_SELECT                                                           \
     "SELECT q.id::text, coalesce(q.headline, q.title), q.body, "               \
     "CASE WHEN length(q.body) > " FEEDS_SUMMARY_CHARS " THEN "                 \
-    "rtrim(left(q.body, " FEEDS_SUMMARY_CHARS                                  \
-    " - 1)) || '…' ELSE q.body END, "                                        \
+    "rtrim(left(q.body, " FEEDS_SUMMARY_CHARS " - 1)) || '…' "               \
+    "ELSE q.body END, "                                                        \
     "mq_ts(q.updated_at), mq_ts(q.asked_at), q.department_slug, d.name, "      \
     "dr.name, rp.body, " QB_TS(                                                \
         "q.updated_at") ", q.id::text "                                        \
