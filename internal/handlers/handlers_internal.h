@@ -7,6 +7,7 @@
 
 #include "medqa/db.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct request;
@@ -49,6 +50,11 @@ int handle_get_questions_feed(struct request *r);
 int feeds_add_discovery_link(struct request *r);
 int handle_get_embed_question(struct request *r);
 int handle_get_oembed(struct request *r);
+/* GET /questions/{id} as schema.org JSON-LD (handlers/jsonld.c): whether
+ * the request asks for it (Accept names application/ld+json), and the
+ * reply. */
+bool jsonld_wanted(const struct request *r);
+int jsonld_reply_question(struct request *r);
 
 /* The statements of each file that runs SQL, in the form every module
  * uses (see db_register() in medqa/db.h): the table and its length. */
@@ -66,6 +72,8 @@ extern const struct db_statement topics_statements[];
 extern const size_t topics_nstatements;
 extern const struct db_statement doctors_statements[];
 extern const size_t doctors_nstatements;
+extern const struct db_statement jsonld_statements[];
+extern const size_t jsonld_nstatements;
 extern const struct db_statement embed_statements[];
 extern const size_t embed_nstatements;
 extern const struct db_statement related_get_statements[];

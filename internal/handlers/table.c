@@ -96,6 +96,7 @@ static const struct {
     {doctors_statements, &doctors_nstatements},
     {related_get_statements, &related_get_nstatements},
     {embed_statements, &embed_nstatements}, /* content (issue 14) */
+    {jsonld_statements, &jsonld_nstatements},
     {related_worker_statements, &related_worker_nstatements},
 };
 
