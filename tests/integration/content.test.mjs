@@ -12,7 +12,7 @@ import { demoServer, IDS, auth, questionInput } from './lib/fixtures.mjs';
 const SPEC_TEXT = readFileSync(new URL('../../openapi/openapi.yaml', import.meta.url), 'utf8');
 const SPEC = parse(SPEC_TEXT);
 
-const m = demoServer({ keys: { app: 'app', editor: 'editor', partner: 'partner' } });
+const m = demoServer({ keys: { app: 'app', editor: 'editor', partner: 'partner', lan: ['doctor', IDS.lan] } });
 
 // Every `pattern` in the parsed spec (YAML escapes already applied).
 function patterns(node, out = []) {
@@ -128,4 +128,53 @@ test('the overview explains unknown query parameters and authentication', () => 
   for (const role of ['partner', 'app', 'doctor', 'editor']) assert.match(d, new RegExp('`' + role + '`'));
   assert.match(d, /medqa keys create --role partner/);
   assert.match(d, /curl -H 'Authorization: Bearer mq_/);
+});
+
+test('headline and medical_review: in the representation, set by an editor, the review also by a doctor\'s reply', async () => {
+  await m.ready;
+  const lip = await req(m.base, `/questions/${IDS.lip}?include=related`);
+  assert.equal(lip.body.headline, 'Facial Muscle Twitches: Causes and Concerns', 'the demo data has headlines');
+  assert.equal(lip.body.medical_review.reviewed_by.name, 'Lan Shengxing');
+  assert.match(lip.body.medical_review.last_reviewed, /^\d{4}-\d\d-\d\dT/);
+  // Related items carry their headline (null when unset).
+  assert.ok(lip.body.related.questions.every((x) => 'headline' in x));
+  assert.ok(lip.body.related.questions.some((x) => typeof x.headline === 'string'));
+  // A new question: no headline, no review; a doctor's reply reviews it.
+  const q = (await req(m.base, '/questions', { method: 'POST', headers: auth(m.keys.app), json: questionInput() })).body;
+  assert.equal(q.headline, null);
+  assert.equal(q.medical_review, null);
+  const doctorKey = m.keys.lan;
+  const reply = await req(m.base, `/questions/${q.id}/replies`, {
+    method: 'POST', headers: auth(doctorKey), json: { body: 'Likely benign myokymia; sleep and less caffeine.' },
+  });
+  assert.equal(reply.status, 201);
+  const reviewed = (await req(m.base, `/questions/${q.id}`)).body;
+  assert.equal(reviewed.medical_review.reviewed_by.id, IDS.lan);
+  assert.equal(reviewed.medical_review.last_reviewed, reply.body.replied_at);
+  // An editor sets the headline and records another doctor's review.
+  const patched = await req(m.base, `/questions/${q.id}`, {
+    method: 'PATCH', headers: auth(m.keys.editor),
+    json: { headline: 'Eyelid Twitching: Usually Harmless', medical_review: { doctor: IDS.jiang, last_reviewed: '2026-01-02T03:04:05.000Z' } },
+  });
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(patched.body.headline, 'Eyelid Twitching: Usually Harmless');
+  assert.equal(patched.body.medical_review.reviewed_by.id, IDS.jiang);
+  assert.equal(patched.body.medical_review.last_reviewed, '2026-01-02T03:04:05.000Z');
+  // The plain GET's ETag is the one If-Match wants.
+  const got = await req(m.base, `/questions/${q.id}`);
+  assert.deepEqual(got.body, patched.body);
+  const cleared = await req(m.base, `/questions/${q.id}`, {
+    method: 'PATCH', headers: auth(m.keys.editor, { 'if-match': got.headers.get('etag') }),
+    json: { headline: null, medical_review: null },
+  });
+  assert.equal(cleared.status, 200, cleared.text);
+  assert.equal(cleared.body.headline, null);
+  assert.equal(cleared.body.medical_review, null);
+  const unknown = await req(m.base, `/questions/${q.id}`, {
+    method: 'PATCH', headers: auth(m.keys.editor), json: { medical_review: { doctor: '00000000-0000-4000-8000-000000000000' } },
+  });
+  assert.equal(unknown.status, 422, unknown.text);
+  assertProblem(await req(m.base, `/questions/${q.id}`, {
+    method: 'PATCH', headers: auth(m.keys.editor), json: { headline: '' },
+  }), 400);
 });
