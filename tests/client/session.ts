@@ -25,7 +25,10 @@ const key = process.env.MEDQA_PARTNER_KEY;
 if (base === undefined || key === undefined)
   throw new Error("MEDQA_BASE and MEDQA_PARTNER_KEY must be set");
 
-const client = createClient<paths>({
+// The second type argument is openapi-fetch's documented way to pick one
+// media type where an operation has several (GET /questions/{id} also
+// answers application/ld+json): without it `data` is the union of both.
+const client = createClient<paths, "application/json">({
   baseUrl: base,
   headers: { Authorization: `Bearer ${key}` },
 });

@@ -178,3 +178,13 @@ test('headline and medical_review: in the representation, set by an editor, the 
     method: 'PATCH', headers: auth(m.keys.editor), json: { headline: '' },
   }), 400);
 });
+
+test('the README explains syndication: fields to show, the feed, the embed snippet, JSON-LD', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const sec = /\n## Syndicating medqa\n([\s\S]*?)\n## /.exec(readme)?.[1];
+  assert.ok(sec, 'a "Syndicating medqa" section');
+  for (const must of ['headline', 'CONTENT_LICENSE_NAME', 'SITE_NAME', 'medical_review', 'DISCLAIMER_TEXT',
+    '/feeds/questions.atom', '<iframe src=', 'sandbox=', '/oembed?url=', 'Accept: application/ld+json']) {
+    assert.ok(sec.includes(must), must);
+  }
+});
