@@ -7,7 +7,8 @@ PGPORT   ?= 5433
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 PKGS     := libmicrohttpd jansson libpq uuid yaml-0.1 zlib libcrypto libpcre2-8 \
-            libcurl
+            libcurl \
+            libxml-2.0
 CC       ?= cc
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual
@@ -53,10 +54,18 @@ build/gen/seed_assets.c: internal/seed/vocabulary.json scripts/embed.sh
 	@mkdir -p $(@D)
 	$(Q)scripts/embed.sh --named $@ vocabulary_json=internal/seed/vocabulary.json
 
-# The /docs page and its scripts; Redoc's standalone bundle comes from npm.
-REDOC_JS := node_modules/redoc/bundles/redoc.standalone.js
+# The /docs page and its scripts; Redoc's standalone bundle comes from npm,
+# with its side menu's logo (always fetched from Redocly's CDN, which our
+# CSP refuses, and no option turns it off) pointed at an empty data: URL:
+# the image fails, and Redoc's own onError handler removes it.
+REDOC_NPM := node_modules/redoc/bundles/redoc.standalone.js
+REDOC_JS := build/gen/redoc.standalone.js
+$(REDOC_JS): $(NPM_STAMP)
+	@mkdir -p $(@D)
+	$(Q)sed 's|"https://cdn.redoc.ly/redoc/logo-mini.svg"|"data:,"|' $(REDOC_NPM) >$@.tmp
+	$(Q)grep -q '"data:,"' $@.tmp && mv $@.tmp $@
 build/gen/docs_assets.c: internal/assets/docs.html internal/assets/docs-init.js \
-                         $(NPM_STAMP) scripts/embed.sh
+                         $(REDOC_JS) scripts/embed.sh
 	@mkdir -p $(@D)
 	$(Q)scripts/embed.sh --named $@ docs_html=internal/assets/docs.html \
 	  docs_init_js=internal/assets/docs-init.js redoc_js=$(REDOC_JS)

@@ -5,7 +5,7 @@ set -eu
 pkgs="gcc make pkg-config libmicrohttpd-dev libjansson-dev libpq-dev uuid-dev
 libyaml-dev zlib1g-dev libssl-dev libpcre2-dev libcmocka-dev postgresql
 postgresql-contrib pgbouncer nodejs curl clang-format cppcheck chromium
-libcurl4-openssl-dev $*"
+libcurl4-openssl-dev libxml2-dev jing trang $*"
 # Node.js builds from outside Debian ship npm inside the nodejs package (and
 # conflict with Debian's npm); Debian's own nodejs needs the npm package.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

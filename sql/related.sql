@@ -277,7 +277,8 @@ BEGIN
         'question_id', qid,
         'questions', coalesce((
             SELECT json_agg(json_build_object(
-                'id', r.id, 'title', x.title, 'excerpt', mq_excerpt(x.body),
+                'id', r.id, 'title', x.title, 'headline', x.headline,
+                'excerpt', mq_excerpt(x.body),
                 'department', mq_department_ref(r.department_slug),
                 'reply', (SELECT json_build_object(
                               'doctor', json_build_object('id', d.id, 'name', d.name),

@@ -48,6 +48,20 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
       AND t.deleted_at IS NULL
 $$;
 
+-- content (issue 14): {reviewed_by: the doctor, last_reviewed}, or null
+-- when no doctor has looked at the question.
+CREATE OR REPLACE FUNCTION mq__medical_review(doctor_id uuid, at timestamptz)
+RETURNS json
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    IF doctor_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN json_build_object('reviewed_by', mq__reply_doctor(doctor_id),
+                             'last_reviewed', mq_ts(at));
+END
+$$;
+
 -- The Question object from its row and its two looked-up parts. No
 -- subquery, so it inlines into json_build_object(...) in the caller.
 CREATE OR REPLACE FUNCTION mq__question_doc(q questions, base text, department json,
@@ -67,7 +81,9 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         'reply_count', q.reply_count,
         'asked_at', mq_ts(q.asked_at),
         'updated_at', mq_ts(q.updated_at),
-        'url', base || '/questions/' || q.id)
+        'url', base || '/questions/' || q.id,
+        'headline', q.headline,
+        'medical_review', mq__medical_review(q.reviewed_by, q.last_reviewed))
 $$;
 
 CREATE OR REPLACE FUNCTION mq_department_ref(slug text) RETURNS json

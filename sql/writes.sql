@@ -213,6 +213,25 @@ $$;
 -- listed twice appears twice). NULL or JSON null gives the empty list. An
 -- unknown or deleted slug is MQ422 pointing at its index. No locks here:
 -- mq__set_topics locks, in id order, and checks again.
+-- content (issue 14): a doctor's id that must exist (MQ422 otherwise).
+CREATE OR REPLACE FUNCTION mq__doctor_ref(v jsonb, ptr text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s text := mq__string(v, ptr, 36, 36);
+    found_id uuid;
+BEGIN
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT d.id INTO found_id FROM doctors d WHERE d.id::text = lower(s);
+    IF found_id IS NULL THEN
+        PERFORM mq__fail('MQ422', format('%s names no doctor', mq__label(ptr)),
+                         ptr);
+    END IF;
+    RETURN found_id;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION mq__topic_ids(v jsonb, ptr text) RETURNS uuid[]
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -407,6 +426,7 @@ DECLARE
     q questions;
     n questions;
     asker jsonb;
+    review jsonb;
     before json;
     after json;
     v_email text;
@@ -462,16 +482,46 @@ BEGIN
         n.department_slug := mq__department(
             mq__field(patch, 'department', '/department', true), '/department');
     END IF;
+    -- content (issue 14): the editor's headline (null clears it) and
+    -- medical review (null clears it; without last_reviewed, now).
+    IF patch ? 'headline' THEN
+        n.headline := mq__string(mq__field(patch, 'headline', '/headline',
+                                           false),
+                                 '/headline', 1, 200);
+    END IF;
+    IF patch ? 'medical_review' THEN
+        review := mq__object(mq__field(patch, 'medical_review',
+                                       '/medical_review', false),
+                             '/medical_review');
+        IF review IS NULL THEN
+            n.reviewed_by := NULL;
+            n.last_reviewed := NULL;
+        ELSE
+            n.reviewed_by := mq__doctor_ref(
+                mq__field(review, 'doctor', '/medical_review/doctor', true),
+                '/medical_review/doctor');
+            n.last_reviewed := coalesce(
+                (mq__string(mq__field(review, 'last_reviewed',
+                                      '/medical_review/last_reviewed', false),
+                            '/medical_review/last_reviewed', 1, 64)
+                 )::timestamptz,
+                now());
+        END IF;
+    END IF;
 
     IF (n.title, n.body, n.language, n.asker_name, n.asker_age_band,
-        n.asker_gender, n.department_slug)
+        n.asker_gender, n.department_slug, n.headline, n.reviewed_by,
+        n.last_reviewed)
        IS DISTINCT FROM
        (q.title, q.body, q.language, q.asker_name, q.asker_age_band,
-        q.asker_gender, q.department_slug) THEN
+        q.asker_gender, q.department_slug, q.headline, q.reviewed_by,
+        q.last_reviewed) THEN
         UPDATE questions x
         SET title = n.title, body = n.body, language = n.language,
             asker_name = n.asker_name, asker_age_band = n.asker_age_band,
-            asker_gender = n.asker_gender, department_slug = n.department_slug
+            asker_gender = n.asker_gender, department_slug = n.department_slug,
+            headline = n.headline, reviewed_by = n.reviewed_by,
+            last_reviewed = n.last_reviewed
         WHERE x.id = q.id;
     END IF;
     IF patch ? 'topics' THEN

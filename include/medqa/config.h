@@ -83,6 +83,18 @@ struct config {
     unsigned webhook_retention_days;     /* WEBHOOK_RETENTION_DAYS (30) */
     unsigned webhook_poll_ms;            /* WEBHOOK_POLL_INTERVAL_MS: the
                                             worker's idle wait (500) */
+    /* content: what a republisher needs (issue 14). */
+    char *public_web_url;  /* PUBLIC_WEB_URL: the public page of a question,
+                              a template with one "{id}"; NULL: no
+                              canonical_url anywhere */
+    char *license_name;    /* CONTENT_LICENSE_NAME */
+    char *license_url;     /* CONTENT_LICENSE_URL */
+    char *site_name;       /* SITE_NAME: whom attribution names */
+    char *disclaimer_text; /* DISCLAIMER_TEXT */
+    char *disclaimer_url;  /* DISCLAIMER_URL; NULL for none */
+    char *embed_frame_ancestors; /* EMBED_FRAME_ANCESTORS: the CSP
+                                    frame-ancestors sources of the embed
+                                    card */
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

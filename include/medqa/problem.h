@@ -40,6 +40,8 @@ enum problem_kind {
     /* 503 no WEBHOOK_SECRET_KEY: not transient like "unavailable", so a
      * client can tell "retry later" from "ask the operator" */
     PROBLEM_WEBHOOKS_NOT_CONFIGURED,
+    PROBLEM_NOT_IMPLEMENTED, /* 501 a format we do not offer (oEmbed's
+                                format=xml, as the oEmbed spec says) */
     PROBLEM__COUNT
 };
 

@@ -181,6 +181,34 @@ static int config__url(struct config *cfg, const struct config__setting *s,
     return 0;
 }
 
+/* content: a URL template with exactly one "{id}" (PUBLIC_WEB_URL). */
+static int config__web_template(struct config *cfg,
+                                const struct config__setting *s,
+                                const char *value)
+{
+    const char *at = strstr(value, "{id}");
+
+    if (at == NULL || strstr(at + 4, "{id}") != NULL ||
+        strchr(value, ' ') != NULL ||
+        (strncmp(value, "http://", 7) != 0 &&
+         strncmp(value, "https://", 8) != 0))
+        return 1;
+    return config__string(cfg, s, value);
+}
+
+/* content: CSP source expressions for frame-ancestors: printable ASCII
+ * without ';' or ',', which would end the directive or the header and
+ * let a setting inject another policy. */
+static int config__csp_sources(struct config *cfg,
+                               const struct config__setting *s,
+                               const char *value)
+{
+    for (const char *p = value; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == ';' || *p == ',')
+            return 1;
+    return config__string(cfg, s, value);
+}
+
 /* The number of comma-separated items `v` can hold at most. */
 static size_t config__count_items(const char *v)
 {
@@ -409,6 +437,46 @@ static const struct config__setting config__settings[] = {
      .shown = "http://localhost:$PORT",
      .help = "The origin used in url, Location, Link and problem types; "
              "never taken from request headers."},
+    /* content */
+    {.name = "PUBLIC_WEB_URL",
+     .parse = config__web_template,
+     .field = CONFIG__FIELD(public_web_url),
+     .accepts = "an http:// or https:// URL template with one {id}",
+     .help = "The public web page of a question, e.g. "
+             "https://qa.example.org/questions/{id}: canonical_url, the "
+             "feeds' and JSON-LD's links. Unset: no canonical_url."},
+    {.name = "CONTENT_LICENSE_NAME",
+     .parse = config__string,
+     .field = CONFIG__FIELD(license_name),
+     .def = "CC BY-SA 4.0",
+     .help = "The licence republished content is under (license.name)."},
+    {.name = "CONTENT_LICENSE_URL",
+     .parse = config__url,
+     .field = CONFIG__FIELD(license_url),
+     .accepts = "an absolute http:// or https:// URL",
+     .def = "https://creativecommons.org/licenses/by-sa/4.0",
+     .help = "The licence's text (license.url)."},
+    {.name = "SITE_NAME",
+     .parse = config__string,
+     .field = CONFIG__FIELD(site_name),
+     .def = "medqa",
+     .help = "Whom republished content credits (attribution.text)."},
+    {.name = "DISCLAIMER_TEXT",
+     .parse = config__string,
+     .field = CONFIG__FIELD(disclaimer_text),
+     .def = "General information only, not medical advice.",
+     .help = "The medical disclaimer shown with content (disclaimer.text)."},
+    {.name = "DISCLAIMER_URL",
+     .parse = config__url,
+     .field = CONFIG__FIELD(disclaimer_url),
+     .accepts = "an absolute http:// or https:// URL",
+     .help = "The full disclaimer (disclaimer.url); unset for none."},
+    {.name = "EMBED_FRAME_ANCESTORS",
+     .parse = config__csp_sources,
+     .field = CONFIG__FIELD(embed_frame_ancestors),
+     .accepts = "CSP source expressions without ';' or ','",
+     .def = "*",
+     .help = "Who may frame the embed card (its CSP frame-ancestors)."},
     {.name = "IDF_REFRESH_INTERVAL",
      .parse = config__unsigned,
      .field = CONFIG__FIELD(idf_refresh_s),
@@ -733,6 +801,14 @@ void config_cleanup(struct config *cfg)
     free(cfg->spec_file);
     free(cfg->cursor_secret);
     free(cfg->public_base_url);
+    /* content */
+    free(cfg->public_web_url);
+    free(cfg->license_name);
+    free(cfg->license_url);
+    free(cfg->site_name);
+    free(cfg->disclaimer_text);
+    free(cfg->disclaimer_url);
+    free(cfg->embed_frame_ancestors);
     if (cfg->cors_origins != NULL)
         for (size_t i = 0; i < cfg->cors_count; i++)
             free(cfg->cors_origins[i]);

@@ -7,6 +7,7 @@
 
 #include "medqa/db.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct request;
@@ -53,6 +54,18 @@ int handle_ping_webhook(struct request *r);
 int handle_list_webhook_deliveries(struct request *r);
 int handle_redeliver_webhook_delivery(struct request *r);
 int handle_replay_webhook(struct request *r);
+/* content (issue 14) */
+int handle_get_questions_feed(struct request *r);
+/* Adds to a JSON list of questions the Link header that advertises the
+ * Atom feed of the same department or topic. Returns 0 or -1. */
+int feeds_add_discovery_link(struct request *r);
+int handle_get_embed_question(struct request *r);
+int handle_get_oembed(struct request *r);
+/* GET /questions/{id} as schema.org JSON-LD (handlers/jsonld.c): whether
+ * the request asks for it (Accept names application/ld+json), and the
+ * reply. */
+bool jsonld_wanted(const struct request *r);
+int jsonld_reply_question(struct request *r);
 
 /* The statements of each file that runs SQL, in the form every module
  * uses (see db_register() in medqa/db.h): the table and its length. */
@@ -70,6 +83,10 @@ extern const struct db_statement topics_statements[];
 extern const size_t topics_nstatements;
 extern const struct db_statement doctors_statements[];
 extern const size_t doctors_nstatements;
+extern const struct db_statement jsonld_statements[];
+extern const size_t jsonld_nstatements;
+extern const struct db_statement embed_statements[];
+extern const size_t embed_nstatements;
 extern const struct db_statement related_get_statements[];
 extern const size_t related_get_nstatements;
 extern const struct db_statement webhooks_statements[];

@@ -59,6 +59,16 @@ int page_open_or_reply(struct request *r, const struct page_list *list,
             : "is not a cursor this API issued");
 }
 
+int page_cursor(const struct request *r, const struct page *pg,
+                const char *const *keys, char out[CURSOR_MAX_TEXT])
+{
+    char bind[33];
+
+    page__bind(r, bind);
+    return cursor_encode(r->cfg->cursor_secret, pg->list->sort, bind, keys,
+                         qb_keyset_keys(&pg->list->keyset), out);
+}
+
 void page_keyset(const struct page *pg, struct querybuf *b)
 {
     const char *after[CURSOR_MAX_KEYS];

@@ -66,4 +66,12 @@ void page_keyset(const struct page *pg, struct querybuf *b);
 int page_reply(struct request *r, const struct page *pg,
                const struct querybuf *b);
 
+/* Writes into out the sealed cursor for the page after the row whose
+ * keys are `keys` (the list's qb_keyset_keys of them), bound to this
+ * request's filters like page_reply's: for a list answered in another
+ * format than the JSON envelope (the Atom feed). Returns 0, or -1 when
+ * it cannot be encoded. */
+int page_cursor(const struct request *r, const struct page *pg,
+                const char *const *keys, char out[CURSOR_MAX_TEXT]);
+
 #endif

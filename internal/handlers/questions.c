@@ -130,6 +130,12 @@ int handle_get_question(struct request *r)
     size_t i;
     const json_t *v;
 
+    /* content (issue 14): one address, two representations; caches keep
+     * them apart by Accept. */
+    if (request_add_header(r, "Vary", "Accept") != 0)
+        return -1;
+    if (jsonld_wanted(r))
+        return jsonld_reply_question(r);
     json_array_foreach(include, i, v) {
         if (strcmp(json_string_value(v), "replies") == 0)
             with_replies = true;
@@ -304,6 +310,8 @@ int handle_list_questions(struct request *r)
     if (relevance)
         qb_add(&b, Q_SEARCH_TAIL);
     page_keyset(&pg, &b);
+    if (feeds_add_discovery_link(r) != 0) /* content (issue 14) */
+        return -1;
     return page_reply(r, &pg, &b);
 }
 

@@ -57,6 +57,10 @@ static const struct {
     {"listWebhookDeliveries", handle_list_webhook_deliveries},
     {"redeliverWebhookDelivery", handle_redeliver_webhook_delivery},
     {"replayWebhook", handle_replay_webhook},
+    /* content (issue 14) */
+    {"getQuestionsFeed", handle_get_questions_feed},
+    {"getEmbedQuestion", handle_get_embed_question},
+    {"getOembed", handle_get_oembed},
 };
 
 int handlers_bind(struct spec *s, char *errbuf, size_t errlen)
@@ -103,6 +107,8 @@ static const struct {
     {topics_statements, &topics_nstatements},
     {doctors_statements, &doctors_nstatements},
     {related_get_statements, &related_get_nstatements},
+    {embed_statements, &embed_nstatements}, /* content (issue 14) */
+    {jsonld_statements, &jsonld_nstatements},
     {related_worker_statements, &related_worker_nstatements},
     {webhooks_statements, &webhooks_nstatements},
     {webhooks_worker_statements, &webhooks_worker_nstatements},

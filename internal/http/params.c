@@ -152,7 +152,11 @@ static enum MHD_Result params__each_query(void *cls, enum MHD_ValueKind kind,
         params__error(q->errors, "query", key, "is not a known parameter");
         goto out;
     }
-    if (json_object_get(q->seen, key) != NULL) {
+    /* An array may come as `k=a,b` or as `k=a&k=b` (what generated
+     * clients send for form style by default), or both mixed: each
+     * repeat's items join the ones before and the whole is validated
+     * again (so a value twice still fails uniqueItems). */
+    if (json_object_get(q->seen, key) != NULL && p->kind != SPEC_KIND_ARRAY) {
         params__error(q->errors, "query", key, "must be given only once");
         goto out;
     }
@@ -161,6 +165,18 @@ static enum MHD_Result params__each_query(void *cls, enum MHD_ValueKind kind,
     if (v == NULL) {
         params__error(q->errors, "query", key, params__kind_detail(p->kind));
         goto out;
+    }
+    json_t *before = json_object_get(q->r->params, key);
+    if (p->kind == SPEC_KIND_ARRAY && before != NULL) {
+        json_t *all = json_copy(before);
+        if (all == NULL || json_array_extend(all, v) != 0) {
+            json_decref(all);
+            json_decref(v);
+            q->failed = 1;
+            goto out;
+        }
+        json_decref(v);
+        v = all;
     }
     if (params__check(q->r, p, v, q->errors) < 0)
         q->failed = 1;

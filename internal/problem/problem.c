@@ -41,6 +41,7 @@ static const struct problem_info problem__table[] = {
     [PROBLEM_BAD_PATH] = {400, "bad-path", "Bad Request"},
     [PROBLEM_WEBHOOKS_NOT_CONFIGURED] = {503, "webhooks-not-configured",
                                          "Service Unavailable"},
+    [PROBLEM_NOT_IMPLEMENTED] = {501, "not-implemented", "Not Implemented"},
 };
 
 _Static_assert(ARRAY_SIZE(problem__table) == PROBLEM__COUNT,

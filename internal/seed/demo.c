@@ -37,11 +37,16 @@ static int demo__question(PGconn *pg, const json_t *q, int *added, char *errbuf,
 {
     const json_t *asker = json_object_get(q, "asker");
     const char *lang = demo__s(q, "language");
-    const char *p[9] = {demo__s(q, "id"),         demo__s(q, "title"),
-                        demo__s(q, "body"),       lang ? lang : "en",
-                        demo__s(asker, "name"),   demo__s(asker, "age_band"),
-                        demo__s(asker, "gender"), demo__s(q, "department"),
-                        demo__s(q, "asked_at")};
+    const char *p[10] = {demo__s(q, "id"),
+                         demo__s(q, "title"),
+                         demo__s(q, "body"),
+                         lang ? lang : "en",
+                         demo__s(asker, "name"),
+                         demo__s(asker, "age_band"),
+                         demo__s(asker, "gender"),
+                         demo__s(q, "department"),
+                         demo__s(q, "asked_at"),
+                         demo__s(q, "headline")}; /* content: may be NULL */
     size_t i;
     const json_t *v;
 
@@ -49,10 +54,10 @@ static int demo__question(PGconn *pg, const json_t *q, int *added, char *errbuf,
         pg,
         "INSERT INTO questions (id, title, body, language, asker_name, "
         "asker_age_band, asker_gender, department_slug, asked_at, "
-        "updated_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, "
-        "$9::timestamptz, $9::timestamptz) ON CONFLICT (id) DO NOTHING "
-        "RETURNING id",
-        9, p, errbuf, errlen);
+        "updated_at, headline) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
+        "$8, $9::timestamptz, $9::timestamptz, $10) ON CONFLICT (id) DO "
+        "NOTHING RETURNING id",
+        10, p, errbuf, errlen);
     if (n < 0)
         return -1;
     if (n == 0)

@@ -551,8 +551,11 @@ static pcre2_code *pattern_compile(const char *src, size_t len, char *errbuf,
 {
     int errcode;
     PCRE2_SIZE erroff;
+    /* ALT_BSUX: ECMA-262's \uHHHH escapes, as the spec writes non-ASCII
+     * white space (JSON Schema patterns are ECMA-262). */
     pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)src, len, PCRE2_UTF, &errcode, &erroff, NULL);
+        pcre2_compile((PCRE2_SPTR)src, len, PCRE2_UTF | PCRE2_ALT_BSUX,
+                      &errcode, &erroff, NULL);
     if (code == NULL && errbuf != NULL && errlen > 0) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));

@@ -30,7 +30,7 @@ let db;
 const keys = {};
 
 const m = demoServer({
-  env: { CORS_ORIGINS: 'https://app.example.org' },
+  env: { CORS_ORIGINS: 'https://app.example.org', PUBLIC_WEB_URL: 'https://qa.example.org/questions/{id}' },
   keys: {
     partner: 'partner', app: 'app', doctor: ['doctor', IDS.lan],
     jiang: ['doctor', IDS.jiang], editor: 'editor',
@@ -436,6 +436,7 @@ test('API9: undocumented paths do not answer', async () => {
 test('API9: every route that answers is in the spec, and every spec operation answers', async () => {
   const sample = (t) => {
     if (t === '/related') return `/related?question_id=${IDS.lip}`;
+    if (t === '/oembed') return `/oembed?url=${encodeURIComponent(`https://qa.example.org/questions/${IDS.lip}`)}`;
     const id = t.startsWith('/replies') ? IDS.lipDoctorReply : t.startsWith('/doctors') ? IDS.lan : IDS.lip;
     return t.replace('{id}', id).replace('{slug}', 'facial-twitching').replace('{file}', 'init.js');
   };

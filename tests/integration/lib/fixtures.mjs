@@ -229,7 +229,8 @@ export function assertEtag(r) {
 
 /** The keys of a Question representation, in order. */
 export const QUESTION_KEYS = ['id', 'title', 'body', 'language', 'asker',
-  'department', 'topics', 'state', 'reply_count', 'asked_at', 'updated_at', 'url'];
+  'department', 'topics', 'state', 'reply_count', 'asked_at', 'updated_at', 'url',
+  'headline', 'medical_review'];
 export const REPLY_KEYS = ['id', 'question_id', 'kind', 'body', 'doctor',
   'replied_at', 'updated_at'];
 export const TOPIC_KEYS = ['slug', 'name', 'department', 'description', 'question_count'];
