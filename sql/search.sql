@@ -81,9 +81,84 @@ BEGIN
     IF tq IS NULL THEN
         RETURN mq_html_escape(mq_excerpt(body));
     END IF;
-    RETURN ts_headline('english', mq_html_escape(body), tq,
-                       'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, '
-                       'MaxFragments=2, FragmentDelimiter=" … "');
+    -- A body as short as one excerpt is shown whole: fragments would drop
+    -- its first stop words and last punctuation and make cuts of them.
+    IF array_length(regexp_split_to_array(btrim(body), '\s+'), 1) <= 30 THEN
+        RETURN ts_headline('english', mq_html_escape(body), tq,
+                           'StartSel=<mark>, StopSel=</mark>, HighlightAll=true');
+    END IF;
+    RETURN mq__mark_cuts(
+        ts_headline('english', mq_html_escape(body), tq,
+                    'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, '
+                    'MaxFragments=2, FragmentDelimiter=" … "'),
+        mq_html_escape(body));
+END
+$$;
+
+-- issue 14: ts_headline puts its delimiter between fragments but marks
+-- no cut at either end. h is its result over the escaped text esc: "…"
+-- goes before h when its first fragment is not where esc starts, and
+-- after it when its last fragment is not where esc ends.
+CREATE OR REPLACE FUNCTION mq__mark_cuts(h text, esc text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    plain text := replace(replace(h, '<mark>', ''), '</mark>', '');
+    first text := split_part(plain, ' … ', 1);
+    last text := reverse(split_part(reverse(plain), reverse(' … '), 1));
+    t text := btrim(esc);
+BEGIN
+    IF h IS NULL OR h = '' THEN
+        RETURN h;
+    END IF;
+    IF left(t, length(btrim(first))) <> btrim(first) THEN
+        h := '…' || h;
+    END IF;
+    IF right(t, length(btrim(last))) <> btrim(last) THEN
+        h := h || '…';
+    END IF;
+    RETURN h;
+END
+$$;
+
+-- issue 14: the highlight of a search result and the field it is from.
+-- The body's, when the match is there; else the title's, when the title
+-- matched; else the first visible doctor's reply that matched (relevance
+-- search finds questions through their replies too); else the body's
+-- unmarked start. So a result never shows an excerpt without saying where
+-- the match was.
+CREATE OR REPLACE FUNCTION mq__search_highlight(q questions, pat text, tq tsquery,
+                                                OUT excerpt text, OUT field text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    rb text;
+BEGIN
+    excerpt := mq_highlight(q.body, pat, tq);
+    field := 'body';
+    IF strpos(excerpt, '<mark>') > 0 THEN
+        RETURN;
+    END IF;
+    IF (tq IS NOT NULL AND to_tsvector('english', q.title) @@ tq)
+       OR (pat IS NOT NULL AND q.title ~ pat) THEN
+        excerpt := CASE WHEN pat IS NOT NULL AND q.title ~ pat
+                     THEN regexp_replace(mq_html_escape(q.title),
+                                         '(' || pat || ')', '<mark>\1</mark>', 'g')
+                     ELSE ts_headline('english', mq_html_escape(q.title), tq,
+                                      'StartSel=<mark>, StopSel=</mark>, '
+                                      'HighlightAll=true')
+                END;
+        field := 'title';
+        RETURN;
+    END IF;
+    SELECT r.body INTO rb FROM replies r
+    WHERE r.question_id = q.id AND r.kind = 'doctor' AND r.deleted_at IS NULL
+      AND ((tq IS NOT NULL AND to_tsvector('english', r.body) @@ tq)
+           OR (pat IS NOT NULL AND r.body ~ pat))
+    ORDER BY r.replied_at, r.id
+    LIMIT 1;
+    IF rb IS NOT NULL THEN
+        excerpt := mq_highlight(rb, pat, tq);
+        field := 'reply';
+    END IF;
 END
 $$;
 
@@ -91,7 +166,8 @@ $$;
 CREATE OR REPLACE FUNCTION mq_search_json(q questions, base text, pat text, tq tsquery)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT left(j, -1) || ', "highlight" : '
-           || to_json(mq_highlight(q.body, pat, tq))::text || '}'
-    FROM (SELECT mq_question_json(q, base)::text AS j) AS x
+    SELECT left(j, -1) || ', "highlight" : ' || to_json(h.excerpt)::text
+           || ', "highlight_field" : ' || to_json(h.field)::text || '}'
+    FROM (SELECT mq_question_json(q, base)::text AS j) AS x,
+         mq__search_highlight(q, pat, tq) AS h
 $$;

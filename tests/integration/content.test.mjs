@@ -188,3 +188,43 @@ test('the README explains syndication: fields to show, the feed, the embed snipp
     assert.ok(sec.includes(must), must);
   }
 });
+
+test('highlight marks every cut with … and names the field that matched: body, title or reply', async () => {
+  await m.ready;
+  const filler = (n, w) => Array.from({ length: n }, (_, i) => `${w}${i % 7}`).join(' ');
+  const body = `${filler(60, 'calm')} then zorblax began ${filler(60, 'still')}.`;
+  const mid = (await req(m.base, '/questions', { method: 'POST', headers: auth(m.keys.app), json: questionInput({ body }) })).body;
+  const inTitle = (await req(m.base, '/questions', {
+    method: 'POST', headers: auth(m.keys.app),
+    json: questionInput({ title: 'Quaffleberry allergy after a picnic', body: 'My lips swelled within minutes of eating.' }),
+  })).body;
+  const inReply = (await req(m.base, '/questions', {
+    method: 'POST', headers: auth(m.keys.app),
+    json: questionInput({ title: 'Itchy wheals on my forearms', body: 'They come and go within a day.' }),
+  })).body;
+  const rep = await req(m.base, `/questions/${inReply.id}/replies`, {
+    method: 'POST', headers: auth(m.keys.lan), json: { body: 'This pattern fits snorkmaiden urticaria; an antihistamine helps.' },
+  });
+  assert.equal(rep.status, 201);
+  const hit = async (word, id) => {
+    const r = await req(m.base, `/questions?q=${word}&sort=relevance`);
+    assert.equal(r.status, 200, r.text);
+    const found = r.body.data.find((x) => x.id === id);
+    assert.ok(found, `${word} finds its question`);
+    return found;
+  };
+  const a = await hit('zorblax', mid.id);
+  assert.equal(a.highlight_field, 'body');
+  assert.match(a.highlight, /<mark>zorblax<\/mark>/);
+  assert.ok(a.highlight.startsWith('…') && a.highlight.endsWith('…'), a.highlight);
+  const b = await hit('quaffleberry', inTitle.id);
+  assert.equal(b.highlight_field, 'title');
+  assert.match(b.highlight, /<mark>Quaffleberry<\/mark> allergy after a picnic/);
+  const c = await hit('snorkmaiden', inReply.id);
+  assert.equal(c.highlight_field, 'reply');
+  assert.match(c.highlight, /<mark>snorkmaiden<\/mark>/);
+  // A short body matched whole has no cut to mark.
+  const d = await hit('swelled', inTitle.id);
+  assert.equal(d.highlight_field, 'body');
+  assert.equal(d.highlight, 'My lips <mark>swelled</mark> within minutes of eating.');
+});
