@@ -33,6 +33,14 @@ static void main__usage(FILE *f)
                "                        make an API key (printed once, last)\n"
                "  keys list             list API keys (never the secrets)\n"
                "  keys revoke ID        revoke an API key\n"
+               "  keys create ... --expires 90d\n"
+               "                        a key that stops working after 90 "
+               "days\n"
+               "  keys rotate ID [--grace 7d]\n"
+               "                        issue a successor; the old key "
+               "works for the grace period\n"
+               "  audit prune           delete audit records older than "
+               "AUDIT_RETENTION_DAYS\n"
                "  seed --demo           load the demo questions (idempotent)\n"
                "  seed --synthetic N [--seed S]\n"
                "                        generate N plausible questions (COPY)\n"
@@ -235,6 +243,8 @@ int main(int argc, char **argv)
         rc = main__migrate(&cfg);
     } else if (strcmp(argv[1], "seed") == 0) {
         rc = cli_seed(argc - 2, argv + 2, &cfg);
+    } else if (strcmp(argv[1], "audit") == 0) {
+        rc = cli_audit(argc - 2, argv + 2, &cfg);
     } else if (strcmp(argv[1], "keys") == 0) {
         rc = cli_keys(argc - 2, argv + 2, &cfg);
     } else {

@@ -51,6 +51,10 @@ struct config {
     /* IDF_REFRESH_INTERVAL: seconds between refreshes of /related's term
      * statistics by the background worker (medqa/related.h); 0 = never. */
     unsigned idf_refresh_s;
+
+    /* Privacy (issue 15). AUDIT_RETENTION_DAYS: what `medqa audit prune`
+     * keeps. */
+    unsigned audit_retention_days;
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

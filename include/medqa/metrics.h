@@ -21,6 +21,9 @@ void metrics_observe(long op, unsigned status, long long micros);
 /* Adds to / takes from the gauge of requests in flight. */
 void metrics_in_flight(int delta);
 
+/* Counts one write of an API key's last_used_at (auth/keys.c). */
+void metrics_key_touched(void);
+
 /* Writes the Prometheus text exposition into a new buffer the caller
  * frees. Returns 0 or -1. */
 int metrics_render(const struct spec *s, char **out, size_t *len);

@@ -37,6 +37,8 @@ enum problem_kind {
     PROBLEM_INTERNAL,          /* 500 logged, never explained */
     PROBLEM_UNAVAILABLE,       /* 503 the database cannot be reached */
     PROBLEM_BAD_PATH,          /* 400 a control character in the path */
+    PROBLEM_KEY_EXPIRED,       /* 401 the API key is past its expiry */
+    PROBLEM_GONE,              /* 410 erased for good */
     PROBLEM__COUNT
 };
 

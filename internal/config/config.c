@@ -375,6 +375,17 @@ static const struct config__setting config__settings[] = {
      .def = "3600",
      .help = "Seconds between refreshes of the term statistics /related "
              "weighs words by."},
+    /* Privacy (issue 15). */
+    {.name = "AUDIT_RETENTION_DAYS",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(audit_retention_days),
+     .lo = 1,
+     .hi = 36500,
+     .unit = "days",
+     .def = "2555",
+     .help = "Days an audit record is kept; `medqa audit prune` (a "
+             "privileged maintenance command, never the service) deletes "
+             "older ones."},
     {.name = "RATE_LIMIT_ANON",
      .parse = config__rate,
      .field = CONFIG__FIELD(rate_anon),

@@ -38,6 +38,7 @@ int handle_delete_topic(struct request *r);
 int handle_list_doctors(struct request *r);
 int handle_get_doctor(struct request *r);
 int handle_list_changes(struct request *r);
+int handle_list_audit(struct request *r);
 int handle_get_related(struct request *r);
 int handle_get_metrics(struct request *r);
 int handle_get_docs(struct request *r);

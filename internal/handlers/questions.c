@@ -89,13 +89,22 @@ const struct db_statement questions_statements[] = {
     QG("question_get_pe", QG_REPLIES, "NULL::text", ""),
     QG("question_get_le", "NULL::text", QG_RELATED, ""),
     QG("question_get_ple", QG_REPLIES, QG_RELATED, ""),
+    /* Each write's audit record is the statement's last column (see
+     * sql/privacy.sql): request id and key id are its last parameters. */
     {"question_create",
-     "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j", 2},
-    {"question_patch",
-     "SELECT j::text FROM mq_patch_question($1::uuid, $2::jsonb, "
-     "$3::text[], $4) AS j",
+     "SELECT j::text, j->>'id', mq_audit($3, $4, 'question.create', "
+     "j->>'id', mq__audit_fields($1::jsonb), NULL) "
+     "FROM mq_create_question($1::jsonb, $2) AS j",
      4},
-    {"question_delete", "SELECT mq_delete_question($1::uuid)", 1},
+    {"question_patch",
+     "SELECT j::text, mq_audit($5, $6, 'question.patch', $1::text, "
+     "mq__audit_fields($2::jsonb), NULL) "
+     "FROM mq_patch_question($1::uuid, $2::jsonb, $3::text[], $4) AS j",
+     6},
+    {"question_delete",
+     "SELECT mq_audit($2, $3, 'question.hide', $1::text, '{}', NULL) "
+     "FROM mq_delete_question($1::uuid) AS d",
+     3},
 };
 const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
@@ -309,7 +318,8 @@ int handle_list_questions(struct request *r)
 
 int handle_create_question(struct request *r)
 {
-    const char *params[2] = {r->raw_body, r->cfg->public_base_url};
+    const char *params[4] = {r->raw_body, r->cfg->public_base_url,
+                             r->request_id, r->key_id};
 
     return hx_reply_create(r, &questions_statements[QG_COUNT], params,
                            "/questions/", 1);
@@ -318,16 +328,20 @@ int handle_create_question(struct request *r)
 int handle_patch_question(struct request *r)
 {
     char tags[1200];
-    const char *params[4] = {request_param_str(r, "id"), r->raw_body,
+    const char *params[6] = {request_param_str(r, "id"),
+                             r->raw_body,
                              hx_if_match(r, tags, sizeof(tags)),
-                             r->cfg->public_base_url};
+                             r->cfg->public_base_url,
+                             r->request_id,
+                             r->key_id};
 
     return hx_reply_write_one(r, &questions_statements[QG_COUNT + 1], params);
 }
 
 int handle_delete_question(struct request *r)
 {
-    const char *params[1] = {request_param_str(r, "id")};
+    const char *params[3] = {request_param_str(r, "id"), r->request_id,
+                             r->key_id};
 
     return hx_reply_write_none(r, &questions_statements[QG_COUNT + 2], params);
 }

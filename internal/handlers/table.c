@@ -41,6 +41,7 @@ static const struct {
     {"listDoctors", handle_list_doctors},
     {"getDoctor", handle_get_doctor},
     {"listChanges", handle_list_changes},
+    {"listAudit", handle_list_audit},
     {"getRelated", handle_get_related},
     {"getMetrics", handle_get_metrics},
     {"getDocs", handle_get_docs},

@@ -22,6 +22,7 @@ struct metrics__op {
 static struct metrics__op *metrics__ops; /* nops + 1: the last is "none" */
 static size_t metrics__nops;
 static atomic_int metrics__in_flight;
+static atomic_ullong metrics__key_touches;
 
 int metrics_init(const struct spec *s)
 {
@@ -62,6 +63,11 @@ void metrics_observe(long op, unsigned status, long long micros)
 void metrics_in_flight(int delta)
 {
     atomic_fetch_add_explicit(&metrics__in_flight, delta, memory_order_relaxed);
+}
+
+void metrics_key_touched(void)
+{
+    atomic_fetch_add_explicit(&metrics__key_touches, 1, memory_order_relaxed);
 }
 
 int metrics_render(const struct spec *s, char **out, size_t *len)
@@ -120,6 +126,12 @@ int metrics_render(const struct spec *s, char **out, size_t *len)
             "# TYPE medqa_http_requests_in_flight gauge\n"
             "medqa_http_requests_in_flight %d\n",
             atomic_load(&metrics__in_flight));
+    fprintf(f,
+            "# HELP medqa_api_key_last_used_writes_total Writes of an API "
+            "key's last_used_at (at most one a minute per key).\n"
+            "# TYPE medqa_api_key_last_used_writes_total counter\n"
+            "medqa_api_key_last_used_writes_total %llu\n",
+            atomic_load(&metrics__key_touches));
     if (fclose(f) != 0) {
         free(buf);
         return -1;

@@ -39,6 +39,8 @@ static const struct problem_info problem__table[] = {
     [PROBLEM_INTERNAL] = {500, "internal", "Internal Server Error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service Unavailable"},
     [PROBLEM_BAD_PATH] = {400, "bad-path", "Bad Request"},
+    [PROBLEM_KEY_EXPIRED] = {401, "key-expired", "Unauthorized"},
+    [PROBLEM_GONE] = {410, "gone", "Gone"},
 };
 
 _Static_assert(ARRAY_SIZE(problem__table) == PROBLEM__COUNT,
@@ -67,6 +69,7 @@ enum problem_kind problem_for_status(unsigned status)
     case 403: return PROBLEM_FORBIDDEN;
     case 404: return PROBLEM_NOT_FOUND;
     case 409: return PROBLEM_CONFLICT;
+    case 410: return PROBLEM_GONE;
     case 412: return PROBLEM_PRECONDITION;
     case 422: return PROBLEM_UNKNOWN_REFERENCE;
     default: return PROBLEM_INVALID;

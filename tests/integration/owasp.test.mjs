@@ -294,6 +294,7 @@ const WRITES = [
   ['patchTopic', 'PATCH', '/topics/no-such-topic-zz', ['editor'], { name: 'x' }],
   ['deleteTopic', 'DELETE', '/topics/no-such-topic-zz', ['editor']],
   ['listChanges', 'GET', '/changes', ['partner', 'editor']],
+  ['listAudit', 'GET', '/audit', ['editor']],
 ];
 
 test('API5: the role matrix of the spec is the designed one', () => {

@@ -1,0 +1,288 @@
+// Privacy and trust (issue 15): API keys that expire and rotate, last use
+// written at most once a minute, and the append-only audit log.
+//
+// Error-status tests:
+//   keys (401 key-expired) ×2: a key past --expires; a rotated key past
+//                   its grace period
+//   listAudit       401 ×1 (no key), 403 ×1 (partner, app, doctor),
+//                   400 ×1 (bad filters)
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { req, assertProblem, runMedqa, dbUrl, psql } from './lib/medqa.mjs';
+import {
+  demoServer, IDS, createKey, listKeys, auth, questionInput, createQuestion,
+  createReply, walk, TS, UUID,
+} from './lib/fixtures.mjs';
+
+let db;
+let keys;
+const m = demoServer({
+  keys: { app: 'app', editor: 'editor', partner: 'partner', doctor: ['doctor', IDS.jiang], lan: ['doctor', IDS.lan] },
+});
+before(async () => ({ db, keys } = await m.ready));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const cli = (args) => runMedqa(args, { DATABASE_URL: dbUrl(db) });
+/** The key text printed last by keys create / rotate. */
+const lastLine = (r) => r.stdout.trim().split('\n').pop().trim();
+const keyNamed = async (name) => (await listKeys(db)).find((k) => k.name === name);
+/** The id of a key, from its text's prefix. */
+const keyId = (key) => psql(db, `SELECT id FROM api_keys WHERE prefix = '${key.slice(3, 15)}'`);
+const keyRow = async (key) => (await listKeys(db)).find((k) => k.id === keyId(key));
+
+async function metric(name) {
+  const r = await req(m.base, '/metrics');
+  assert.equal(r.status, 200);
+  const line = r.text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} in /metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+// ---- keys ------------------------------------------------------------------
+
+test('keys: a key made with --expires works until then, then gets 401 key-expired', async () => {
+  const name = `short-${randomBytes(3).toString('hex')}`;
+  const made = await cli(['keys', 'create', '--role', 'partner', '--name', name, '--expires', '2s']);
+  assert.equal(made.code, 0, made.stderr);
+  const key = lastLine(made);
+  let row = await keyNamed(name);
+  assert.match(row.expires, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(row.status, 'active');
+  const ok = await req(m.base, '/changes?limit=1', { headers: auth(key) });
+  assert.equal(ok.status, 200, ok.text);
+  await sleep(2300);
+  const r = await req(m.base, '/changes?limit=1', { headers: auth(key) });
+  assertProblem(r, 401);
+  assert.match(r.body.type, /\/problems\/key-expired$/);
+  assert.match(r.headers.get('www-authenticate'), /^Bearer /);
+  row = await keyNamed(name);
+  assert.equal(row.status, 'expired');
+  // Without --expires a key never expires.
+  assert.equal((await keyRow(keys.partner)).expires, '-');
+});
+
+test('keys: --expires and --grace refuse what is not a duration', async () => {
+  for (const bad of ['0d', '90', 'd', '-1d', '5w', '1.5d', '']) {
+    const r = await cli(['keys', 'create', '--role', 'app', '--name', 'x', '--expires', bad]);
+    assert.equal(r.code, 2, `--expires ${bad}: ${r.stderr}`);
+  }
+  const id = keyId(keys.app);
+  const r = await cli(['keys', 'rotate', id, '--grace', '7x']);
+  assert.equal(r.code, 2, r.stderr);
+});
+
+test('keys: rotate issues a successor; the old key works through its grace period, then stops', async () => {
+  const name = `rot-${randomBytes(3).toString('hex')}`;
+  const made = await cli(['keys', 'create', '--role', 'app', '--name', name]);
+  assert.equal(made.code, 0, made.stderr);
+  const oldKey = lastLine(made);
+  const oldId = (await keyNamed(name)).id;
+  const rot = await cli(['keys', 'rotate', oldId, '--grace', '3s']);
+  assert.equal(rot.code, 0, rot.stderr);
+  const newKey = lastLine(rot);
+  assert.match(newKey, /^mq_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(newKey, oldKey);
+  const rows = (await listKeys(db)).filter((k) => k.name === name);
+  assert.equal(rows.length, 2);
+  assert.ok(rows.every((k) => k.role === 'app'));
+  // Both work during the grace period.
+  for (const k of [oldKey, newKey]) {
+    const r = await req(m.base, '/questions', { method: 'POST', headers: auth(k), json: { nope: 1 } });
+    assert.equal(r.status, 400, r.text);
+  }
+  // A rotated key cannot be rotated again.
+  const again = await cli(['keys', 'rotate', oldId]);
+  assert.equal(again.code, 1);
+  await sleep(3300);
+  const old = await req(m.base, '/questions', { method: 'POST', headers: auth(oldKey), json: { nope: 1 } });
+  assertProblem(old, 401);
+  assert.match(old.body.type, /\/problems\/key-expired$/);
+  const fresh = await req(m.base, '/questions', { method: 'POST', headers: auth(newKey), json: { nope: 1 } });
+  assert.equal(fresh.status, 400, fresh.text);
+  const audit = psql(db, `SELECT count(*) FROM audit WHERE action = 'key.rotate' AND target_id = '${oldId}' AND actor_role = 'operator'`);
+  assert.equal(audit, '1');
+});
+
+test('keys: last_used_at is written at most once a minute, even under 1,000 requests', async () => {
+  const name = `busy-${randomBytes(3).toString('hex')}`;
+  const made = await cli(['keys', 'create', '--role', 'partner', '--name', name]);
+  const key = lastLine(made);
+  assert.equal((await keyNamed(name)).lastUsed, '-');
+  const before0 = await metric('medqa_api_key_last_used_writes_total');
+  const xmin0 = psql(db, `SELECT xmin FROM api_keys WHERE name = '${name}'`);
+  for (let i = 0; i < 1000; i += 10) {
+    const batch = [];
+    for (let j = 0; j < 10; j++) batch.push(req(m.base, '/changes?limit=1', { headers: auth(key) }));
+    for (const r of await Promise.all(batch)) assert.equal(r.status, 200);
+  }
+  const after = await metric('medqa_api_key_last_used_writes_total');
+  // Other suites' keys do not share this server, and this file's tests
+  // run one after the other: the 1,000 requests wrote the row once.
+  assert.equal(after - before0, 1, 'one write of last_used_at for 1,000 requests');
+  assert.notEqual(psql(db, `SELECT xmin FROM api_keys WHERE name = '${name}'`), xmin0);
+  assert.match((await keyNamed(name)).lastUsed, /^\d{4}-/);
+  // A minute later (moved back by hand here) the next request writes it again.
+  psql(db, `UPDATE api_keys SET last_used_at = now() - interval '61 seconds' WHERE name = '${name}'`);
+  await req(m.base, '/changes?limit=1', { headers: auth(key) });
+  await req(m.base, '/changes?limit=1', { headers: auth(key) });
+  assert.equal(await metric('medqa_api_key_last_used_writes_total') - after, 1);
+});
+
+// ---- audit -----------------------------------------------------------------
+
+const rid = () => `t${randomBytes(8).toString('hex')}`;
+const auditOf = (requestId) => JSON.parse(psql(db, `SELECT coalesce(json_agg(json_build_object('action', action, 'role', actor_role, 'key_name', actor_key_name, 'key_id', actor_key_id, 'doctor_id', actor_doctor_id, 'target_type', target_type, 'target_id', target_id, 'fields', fields) ORDER BY id), '[]') FROM audit WHERE request_id = '${requestId}'`));
+
+test('audit: each write leaves exactly one record with its actor, action, target and field names', async () => {
+  const appId = keyId(keys.app);
+  const lanRow = (await listKeys(db)).find((k) => k.doctor === IDS.lan);
+  const input = questionInput({ contact_email: 'audit.probe@example.org' });
+  const steps = [];
+  const send = async (key, method, path, json, extra = {}) => {
+    const id = rid();
+    const r = await req(m.base, path, { method, headers: auth(key, { 'x-request-id': id, ...extra }), json });
+    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
+    steps.push({ id, r });
+    return { id, r };
+  };
+  const c = await send(keys.app, 'POST', '/questions', input, { 'idempotency-key': 'audit-1' });
+  const qid = c.r.body.id;
+  let a = auditOf(c.id);
+  assert.equal(a.length, 1);
+  assert.deepEqual(a[0], {
+    action: 'question.create', role: 'app', key_name: (await keyRow(keys.app)).name, key_id: appId, doctor_id: null,
+    target_type: 'question', target_id: qid,
+    fields: ['asker.age_band', 'asker.gender', 'asker.name', 'body', 'contact_email', 'department', 'language', 'title', 'topics'],
+  });
+  // A replay changes nothing, so it records nothing.
+  const replay = await send(keys.app, 'POST', '/questions', input, { 'idempotency-key': 'audit-1' });
+  assert.equal(replay.r.headers.get('idempotent-replayed'), 'true');
+  assert.equal(auditOf(replay.id).length, 0);
+
+  const p = await send(keys.editor, 'PATCH', `/questions/${qid}`, { title: 'Audit patched title', asker: { age_band: '40-49' } });
+  a = auditOf(p.id);
+  assert.equal(a.length, 1);
+  assert.equal(a[0].action, 'question.patch');
+  assert.equal(a[0].role, 'editor');
+  assert.deepEqual(a[0].fields, ['asker.age_band', 'title']);
+
+  const rep = await send(keys.lan, 'POST', `/questions/${qid}/replies`, { body: 'Audit reply body text, please rest.' });
+  a = auditOf(rep.id);
+  assert.equal(a.length, 1);
+  assert.equal(a[0].action, 'reply.create');
+  assert.equal(a[0].role, 'doctor');
+  assert.equal(a[0].doctor_id, IDS.lan);
+  assert.equal(a[0].key_id, lanRow.id);
+  assert.equal(a[0].target_id, rep.r.body.id);
+
+  const rp = await send(keys.lan, 'PATCH', `/replies/${rep.r.body.id}`, { body: 'Audit reply body, revised.' });
+  assert.deepEqual(auditOf(rp.id).map((x) => [x.action, x.fields]), [['reply.patch', ['body']]]);
+  const rd = await send(keys.editor, 'DELETE', `/replies/${rep.r.body.id}`);
+  assert.deepEqual(auditOf(rd.id).map((x) => [x.action, x.target_id]), [['reply.hide', rep.r.body.id]]);
+
+  const tc = await send(keys.editor, 'POST', '/topics', { name: `Audit Topic ${randomBytes(3).toString('hex')}`, department: 'neurology' });
+  const slug = tc.r.body.slug;
+  assert.deepEqual(auditOf(tc.id).map((x) => [x.action, x.target_type, x.target_id, x.fields]),
+    [['topic.create', 'topic', slug, ['department', 'name']]]);
+  const tp = await send(keys.editor, 'PATCH', `/topics/${slug}`, { description: 'Audit topic description.' });
+  assert.deepEqual(auditOf(tp.id).map((x) => [x.action, x.fields]), [['topic.patch', ['description']]]);
+  const td = await send(keys.editor, 'DELETE', `/topics/${slug}`);
+  assert.deepEqual(auditOf(td.id).map((x) => x.action), ['topic.hide']);
+
+  const qd = await send(keys.editor, 'DELETE', `/questions/${qid}`);
+  assert.deepEqual(auditOf(qd.id).map((x) => [x.action, x.target_id]), [['question.hide', qid]]);
+
+  // A refused write records nothing.
+  const bad = rid();
+  const r = await req(m.base, `/questions/${qid}`, { method: 'PATCH', headers: auth(keys.editor, { 'x-request-id': bad }), json: { title: 'x' } });
+  assertProblem(r, 404);
+  assert.equal(auditOf(bad).length, 0);
+
+  // The log holds no content: none of the writes' titles, bodies or
+  // e-mail addresses appear anywhere in it.
+  for (const probe of [input.title, input.body, 'audit.probe@example.org', 'Audit patched title',
+    'Audit reply body', 'Audit topic description', input.asker.name]) {
+    const n = psql(db, `SELECT count(*) FROM audit a WHERE strpos(a::text, $$${probe}$$) > 0`);
+    assert.equal(n, '0', `audit holds "${probe}"`);
+  }
+});
+
+test('audit: key create and revoke from the CLI are recorded, with the operator as actor', async () => {
+  const name = `cli-${randomBytes(3).toString('hex')}`;
+  await createKey(db, 'app', { name });
+  const id = (await keyNamed(name)).id;
+  const rv = await cli(['keys', 'revoke', id]);
+  assert.equal(rv.code, 0, rv.stderr);
+  const rows = psql(db, `SELECT action || ' ' || actor_role || ' ' || actor_key_name FROM audit WHERE target_id = '${id}' ORDER BY id`);
+  assert.deepEqual(rows.split('\n'), ['key.create operator medqa', 'key.revoke operator medqa']);
+});
+
+test('audit: UPDATE, DELETE and TRUNCATE are refused to the service\'s own role', async () => {
+  // psql connects as the role medqa serves with (DATABASE_URL's user).
+  assert.equal(psql(db, 'SELECT current_user'), new URL(dbUrl(db)).searchParams.get('user'));
+  assert.ok(Number(psql(db, 'SELECT count(*) FROM audit')) > 0);
+  for (const sql of ['UPDATE audit SET reason = NULL', 'DELETE FROM audit', 'TRUNCATE audit']) {
+    assert.throws(() => psql(db, sql), /the audit log is append-only/, sql);
+  }
+});
+
+test('audit: prune deletes only records past AUDIT_RETENTION_DAYS, and records itself', async () => {
+  // Back-date one record the only way there is: as prune does.
+  psql(db, `BEGIN; SET LOCAL session_replication_role = replica;
+    INSERT INTO audit (at, actor_role, action, target_type, target_id) VALUES (now() - interval '3 days', 'operator', 'key.create', 'key', 'old-one');
+    COMMIT`);
+  const total = Number(psql(db, 'SELECT count(*) FROM audit'));
+  const r = await runMedqa(['audit', 'prune'], { DATABASE_URL: dbUrl(db), AUDIT_RETENTION_DAYS: '2' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /pruned 1 audit records older than 2 days/);
+  assert.equal(psql(db, "SELECT count(*) FROM audit WHERE target_id = 'old-one'"), '0');
+  assert.equal(Number(psql(db, 'SELECT count(*) FROM audit')), total); // -1 pruned, +1 audit.prune
+  assert.equal(psql(db, "SELECT target_id FROM audit WHERE action = 'audit.prune'"), '1');
+});
+
+test('listAudit: editors read the log newest first, with filters and cursors', async () => {
+  const r = await req(m.base, '/audit?limit=5', { headers: auth(keys.editor) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('cache-control'), 'private, max-age=0');
+  assert.equal(r.body.data.length, 5);
+  const ids = r.body.data.map((x) => x.id);
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a));
+  for (const x of r.body.data) {
+    assert.deepEqual(Object.keys(x), ['id', 'at', 'request_id', 'actor', 'action', 'target', 'fields', 'reason']);
+    assert.match(x.at, TS);
+  }
+  const all = await walk(m.base, '/audit?limit=7', auth(keys.editor));
+  assert.equal(all.length, Number(psql(db, 'SELECT count(*) FROM audit')));
+  const creates = await walk(m.base, '/audit?action=question.create', auth(keys.editor));
+  assert.ok(creates.length >= 1);
+  assert.ok(creates.every((x) => x.action === 'question.create' && x.target.type === 'question'));
+  const appId = keyId(keys.app);
+  const mine = await walk(m.base, `/audit?actor=${appId}`, auth(keys.editor));
+  assert.ok(mine.length >= 1 && mine.every((x) => x.actor.key_id === appId && x.actor.role === 'app'));
+  const target = creates[0].target.id;
+  const about = await walk(m.base, `/audit?target=${target}`, auth(keys.editor));
+  assert.ok(about.some((x) => x.action === 'question.create'));
+  assert.ok(about.every((x) => x.target.id === target));
+  const future = await req(m.base, '/audit?since=2999-01-01T00:00:00Z', { headers: auth(keys.editor) });
+  assert.deepEqual(future.body.data, []);
+  const past = await req(m.base, '/audit?until=2000-01-01T00:00:00Z', { headers: auth(keys.editor) });
+  assert.deepEqual(past.body.data, []);
+  const now = new Date().toISOString();
+  const sinceNow = await walk(m.base, `/audit?until=${now}&since=2000-01-01T00:00:00Z`, auth(keys.editor));
+  assert.ok(sinceNow.length > 0);
+});
+
+test('listAudit 401, 403: no key; partner, app and doctor keys', async () => {
+  assertProblem(await req(m.base, '/audit'), 401);
+  for (const k of ['partner', 'app', 'doctor']) {
+    assertProblem(await req(m.base, '/audit', { headers: auth(keys[k]) }), 403);
+  }
+});
+
+test('listAudit 400: a bad actor, action, since or cursor', async () => {
+  for (const q of ['actor=nope', 'action=DROP%20TABLE', 'since=yesterday', 'until=2020-13-01T00:00:00Z',
+    'cursor=forged', 'target=', 'limit=0']) {
+    assertProblem(await req(m.base, `/audit?${q}`, { headers: auth(keys.editor) }), 400);
+  }
+});
