@@ -49,3 +49,63 @@ CREATE INDEX audit_at_idx ON audit (at);
 -- The owner keeps every privilege (PostgreSQL gives them back to it
 -- anyway); for any other role the table is read and append only.
 REVOKE ALL ON audit FROM PUBLIC;
+
+-- Erasure (POST /questions/{id}/erasure, /replies/{id}/erasure; the
+-- functions are in sql/privacy.sql). An erased row stays as a tombstone:
+-- id, department, timestamps, erased_at and the reason code; its text and
+-- the asker's details become NULL, so those columns may now be NULL, but
+-- only on an erased row. An erased row is also hidden (deleted_at set),
+-- so every list, search, count and /related leaves it out through the
+-- conditions and partial indexes they already have.
+ALTER TABLE questions
+    ADD COLUMN erased_at timestamptz NULL,
+    ADD COLUMN erasure_reason text NULL,
+    ALTER COLUMN title DROP NOT NULL,
+    ALTER COLUMN body DROP NOT NULL,
+    ALTER COLUMN asker_name DROP NOT NULL,
+    ALTER COLUMN asker_age_band DROP NOT NULL,
+    ALTER COLUMN asker_gender DROP NOT NULL,
+    ADD CONSTRAINT questions_erased_check CHECK (
+        CASE WHEN erased_at IS NULL
+             THEN title IS NOT NULL AND body IS NOT NULL
+                  AND asker_name IS NOT NULL AND asker_age_band IS NOT NULL
+                  AND asker_gender IS NOT NULL AND erasure_reason IS NULL
+             ELSE title IS NULL AND body IS NULL AND asker_name IS NULL
+                  AND asker_age_band IS NULL AND asker_gender IS NULL
+                  AND deleted_at IS NOT NULL AND erasure_reason IS NOT NULL
+        END);
+ALTER TABLE replies
+    ADD COLUMN erased_at timestamptz NULL,
+    ADD COLUMN erasure_reason text NULL,
+    ALTER COLUMN body DROP NOT NULL,
+    ADD CONSTRAINT replies_erased_check CHECK (
+        CASE WHEN erased_at IS NULL
+             THEN body IS NOT NULL AND erasure_reason IS NULL
+             ELSE body IS NULL AND deleted_at IS NOT NULL
+                  AND erasure_reason IS NOT NULL
+        END);
+
+ALTER TABLE changes
+    DROP CONSTRAINT changes_type_check,
+    ADD CONSTRAINT changes_type_check
+        CHECK (type IN ('question.created', 'question.updated',
+                        'question.deleted', 'question.erased',
+                        'reply.created', 'reply.updated', 'reply.deleted',
+                        'reply.erased', 'topic.created', 'topic.updated',
+                        'topic.deleted'));
+
+-- PostgreSQL keeps an erased row's old versions (with the text) as dead
+-- tuples until VACUUM. Autovacuum's default waits for 20% of a table to
+-- be dead; on the tables erasure writes it starts after a few dozen dead
+-- rows instead, so old versions are reclaimed within minutes (naptime).
+-- What VACUUM cannot reach (WAL, backups, replicas) is in the README.
+ALTER TABLE questions SET (autovacuum_vacuum_scale_factor = 0,
+                           autovacuum_vacuum_threshold = 50);
+ALTER TABLE replies SET (autovacuum_vacuum_scale_factor = 0,
+                         autovacuum_vacuum_threshold = 50);
+ALTER TABLE question_contacts SET (autovacuum_vacuum_scale_factor = 0,
+                                   autovacuum_vacuum_threshold = 1);
+ALTER TABLE question_topics SET (autovacuum_vacuum_scale_factor = 0,
+                                 autovacuum_vacuum_threshold = 50);
+ALTER TABLE idempotency_keys SET (autovacuum_vacuum_scale_factor = 0,
+                                  autovacuum_vacuum_threshold = 1);

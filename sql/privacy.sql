@@ -71,3 +71,96 @@ CREATE OR REPLACE TRIGGER audit_append_only_rows
 CREATE OR REPLACE TRIGGER audit_append_only_truncate
     BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION mq__audit_append_only();
+
+-- ---------------------------------------------------------------------------
+-- Erasure
+-- ---------------------------------------------------------------------------
+
+-- Removes every stored copy of a created item's response: the
+-- Idempotency-Key records whose stored body names any of `ids` (a
+-- question's own create response, and each reply's, which holds its
+-- question_id).
+CREATE OR REPLACE FUNCTION mq__erase_idempotency(ids text[]) RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM idempotency_keys k
+    WHERE EXISTS (SELECT 1 FROM unnest(ids) AS i WHERE strpos(k.body, i) > 0)
+$$;
+
+-- Erases a question for good, in one transaction: its title, body and
+-- asker fields, its contact e-mail, the body of every reply, its search
+-- and related terms (generated from the text, and the reply terms kept by
+-- the replies trigger), its topic links and stored create responses. The
+-- row stays as a tombstone, hidden (so the counter triggers take it out
+-- of every count), with erased_at and the reason code. The feed gets
+-- question.erased, and the question's and its replies' earlier events are
+-- hidden from partners (mq__emit). Returns true when it erased, false
+-- when the question had been erased already (a retry changes nothing);
+-- MQ404 when there is no such question.
+-- Lock order: the replies, then the question (see writes.sql).
+CREATE OR REPLACE FUNCTION mq_erase_question(id uuid, reason text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    q questions;
+    rids text[];
+BEGIN
+    PERFORM mq__writer();
+    PERFORM 1 FROM replies r WHERE r.question_id = mq_erase_question.id
+    ORDER BY r.id FOR UPDATE;
+    SELECT * INTO q FROM questions x WHERE x.id = mq_erase_question.id
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM mq__fail('MQ404', 'no question exists with this id');
+    END IF;
+    IF q.erased_at IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    SELECT coalesce(array_agg(r.id::text), '{}') INTO rids
+    FROM replies r WHERE r.question_id = q.id;
+    -- Hidden first, so the counter triggers see a visible question leave.
+    IF q.deleted_at IS NULL THEN
+        UPDATE questions x SET deleted_at = now() WHERE x.id = q.id;
+    END IF;
+    UPDATE replies r
+    SET body = NULL, deleted_at = coalesce(r.deleted_at, now()),
+        erased_at = now(), erasure_reason = mq_erase_question.reason
+    WHERE r.question_id = q.id AND r.erased_at IS NULL;
+    DELETE FROM question_topics qt WHERE qt.question_id = q.id;
+    DELETE FROM question_contacts c WHERE c.question_id = q.id;
+    UPDATE questions x
+    SET title = NULL, body = NULL, asker_name = NULL, asker_age_band = NULL,
+        asker_gender = NULL, reply_terms = ''::tsvector, erased_at = now(),
+        erasure_reason = mq_erase_question.reason
+    WHERE x.id = q.id;
+    PERFORM mq__erase_idempotency(rids || q.id::text);
+    PERFORM mq__emit('question.erased', q.id::text);
+    RETURN true;
+END
+$$;
+
+-- Erases one reply: its body, its stored create response; a tombstone
+-- stays, hidden, so the question's reply_count, state and reply terms and
+-- the doctor's count follow (triggers). reply.erased goes to the feed.
+-- true when it erased, false when erased already; MQ404 when missing.
+CREATE OR REPLACE FUNCTION mq_erase_reply(id uuid, reason text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    rep replies;
+BEGIN
+    PERFORM mq__writer();
+    SELECT * INTO rep FROM replies r WHERE r.id = mq_erase_reply.id
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM mq__fail('MQ404', 'no reply exists with this id');
+    END IF;
+    IF rep.erased_at IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    UPDATE replies r
+    SET body = NULL, deleted_at = coalesce(r.deleted_at, now()),
+        erased_at = now(), erasure_reason = mq_erase_reply.reason
+    WHERE r.id = rep.id;
+    PERFORM mq__erase_idempotency(ARRAY[rep.id::text]);
+    PERFORM mq__emit('reply.erased', rep.id::text);
+    RETURN true;
+END
+$$;

@@ -306,8 +306,9 @@ BEGIN
 END
 $$;
 
--- Appends one event; on a *.deleted event first hides the entity's earlier
--- created/updated events (for a question, also those of its replies).
+-- Appends one event; on a *.deleted or *.erased event first hides the
+-- entity's earlier created/updated events (for a question, also those of
+-- its replies).
 -- Earlier *.deleted events stay visible: they carry nothing but an id, and
 -- a partner part-way through the feed needs them. Always the last write of
 -- a write function (see the comment on `changes`).
@@ -319,7 +320,7 @@ BEGIN
     -- (7271, 1): the changes feed. The two-integer key space is separate
     -- from the bigint one the migrator and Idempotency-Key locks use.
     PERFORM pg_advisory_xact_lock(7271, 1);
-    IF mq__emit.type LIKE '%.deleted' THEN
+    IF mq__emit.type LIKE '%.deleted' OR mq__emit.type LIKE '%.erased' THEN
         UPDATE changes c SET hidden = true
         WHERE c.entity_id = mq__emit.entity_id AND NOT c.hidden
           AND c.type IN (kind || '.created', kind || '.updated');

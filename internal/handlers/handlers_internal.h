@@ -39,6 +39,8 @@ int handle_list_doctors(struct request *r);
 int handle_get_doctor(struct request *r);
 int handle_list_changes(struct request *r);
 int handle_list_audit(struct request *r);
+int handle_erase_question(struct request *r);
+int handle_erase_reply(struct request *r);
 int handle_get_related(struct request *r);
 int handle_get_metrics(struct request *r);
 int handle_get_docs(struct request *r);
@@ -60,6 +62,8 @@ extern const struct db_statement topics_statements[];
 extern const size_t topics_nstatements;
 extern const struct db_statement doctors_statements[];
 extern const size_t doctors_nstatements;
+extern const struct db_statement erasure_statements[];
+extern const size_t erasure_nstatements;
 extern const struct db_statement related_get_statements[];
 extern const size_t related_get_nstatements;
 

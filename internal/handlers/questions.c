@@ -66,6 +66,8 @@
     "CASE WHEN q.deleted_at IS NULL THEN "                                     \
     "mq_related(q.id, NULL, NULL, 4, $1)::text END"
 #define QG_VISIBLE " AND q.deleted_at IS NULL"
+/* Editors see hidden questions, never an erased one's tombstone. */
+#define QG_KEPT " AND q.erased_at IS NULL"
 #define QG(name, replies, related, visible)                                    \
     {                                                                          \
         name,                                                                  \
@@ -85,10 +87,10 @@ const struct db_statement questions_statements[] = {
     QG("question_get_p", QG_REPLIES, "NULL::text", QG_VISIBLE),
     QG("question_get_l", "NULL::text", QG_RELATED, QG_VISIBLE),
     QG("question_get_pl", QG_REPLIES, QG_RELATED, QG_VISIBLE),
-    QG("question_get_e", "NULL::text", "NULL::text", ""),
-    QG("question_get_pe", QG_REPLIES, "NULL::text", ""),
-    QG("question_get_le", "NULL::text", QG_RELATED, ""),
-    QG("question_get_ple", QG_REPLIES, QG_RELATED, ""),
+    QG("question_get_e", "NULL::text", "NULL::text", QG_KEPT),
+    QG("question_get_pe", QG_REPLIES, "NULL::text", QG_KEPT),
+    QG("question_get_le", "NULL::text", QG_RELATED, QG_KEPT),
+    QG("question_get_ple", QG_REPLIES, QG_RELATED, QG_KEPT),
     /* Each write's audit record is the statement's last column (see
      * sql/privacy.sql): request id and key id are its last parameters. */
     {"question_create",
@@ -154,8 +156,7 @@ int handle_get_question(struct request *r)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return request_problem(r, PROBLEM_NOT_FOUND, 0,
-                               "No question with that id.", NULL);
+        return hx_reply_missing(r, false, "No question with that id.");
     }
     if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
         return request_reply_pg(r, 200, res);

@@ -117,9 +117,16 @@ int handle_list_replies(struct request *r)
 int handle_get_reply(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "id")};
+    PGresult *res = NULL;
 
-    return hx_reply_get_one(r, &replies_statements[0], params,
-                            "No reply with that id.");
+    if (hx_query_or_reply(r, &replies_statements[0], params, true, &res) ==
+        REPLY_QUEUED)
+        return REPLY_QUEUED;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return hx_reply_missing(r, true, "No reply with that id.");
+    }
+    return request_reply_pg(r, 200, res);
 }
 
 int handle_create_reply(struct request *r)

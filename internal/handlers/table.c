@@ -42,6 +42,8 @@ static const struct {
     {"getDoctor", handle_get_doctor},
     {"listChanges", handle_list_changes},
     {"listAudit", handle_list_audit},
+    {"eraseQuestion", handle_erase_question},
+    {"eraseReply", handle_erase_reply},
     {"getRelated", handle_get_related},
     {"getMetrics", handle_get_metrics},
     {"getDocs", handle_get_docs},
@@ -91,6 +93,7 @@ static const struct {
     {replies_statements, &replies_nstatements},
     {topics_statements, &topics_nstatements},
     {doctors_statements, &doctors_nstatements},
+    {erasure_statements, &erasure_nstatements},
     {related_get_statements, &related_get_nstatements},
     {related_worker_statements, &related_worker_nstatements},
 };

@@ -286,3 +286,166 @@ test('listAudit 400: a bad actor, action, since or cursor', async () => {
     assertProblem(await req(m.base, `/audit?${q}`, { headers: auth(keys.editor) }), 400);
   }
 });
+
+// ---- erasure ---------------------------------------------------------------
+
+/** Every table of the schema but audit, scanned row by row (as text) for
+ * each probe; returns the "table: probe" pairs found. */
+function scanTables(probes) {
+  const tables = psql(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'audit' ORDER BY 1").split('\n');
+  assert.ok(tables.includes('idempotency_keys') && tables.includes('question_contacts'));
+  const arr = `ARRAY[${probes.map((p) => `$$${p}$$`).join(', ')}]`;
+  const q = tables.map((t) => `SELECT '${t}: ' || p FROM unnest(${arr}) AS p WHERE EXISTS (SELECT 1 FROM ${t} x WHERE strpos(lower(x::text), lower(p)) > 0)`).join(' UNION ALL ');
+  const out = psql(db, q);
+  return out === '' ? [] : out.split('\n');
+}
+
+const visibleCount = (sql) => Number(psql(db, sql));
+
+test('erasure: a question with replies, topics, an idempotent create and a contact e-mail leaves no trace but its tombstone', async () => {
+  const tag = randomBytes(4).toString('hex');
+  const input = questionInput({
+    title: `Zorblax tremor ${tag} in my left thumb`,
+    body: `Since March my left thumb shakes when I hold a cup (${tag}); my aunt had the same.`,
+    asker: { name: `Quill Varnum ${tag}`, age_band: '60-69', gender: 'female' },
+    contact_email: `quill.${tag}@example.org`,
+    topics: ['eyelid-muscle-twitching', 'facial-twitching'],
+  });
+  const created = await req(m.base, '/questions', { method: 'POST', headers: auth(keys.app, { 'idempotency-key': `erase-${tag}` }), json: input });
+  assert.equal(created.status, 201, created.text);
+  const qid = created.body.id;
+  const doc = await createReply(m.base, keys.lan, qid, { body: `Doctor reply ${tag}: an essential tremor is likely.` });
+  const ed = await createReply(m.base, keys.editor, qid, { body: `Editorial note ${tag} on tremors.` });
+  const patched = await req(m.base, `/questions/${qid}`, { method: 'PATCH', headers: auth(keys.editor), json: { body: `${input.body} Update ${tag}.` } });
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(psql(db, `SELECT count(*) FROM idempotency_keys WHERE strpos(body, '${qid}') > 0`), '1');
+  const deptBefore = visibleCount("SELECT question_count FROM departments WHERE slug = 'neurology'");
+  const lanBefore = visibleCount(`SELECT reply_count FROM doctors WHERE id = '${IDS.lan}'`);
+  const { cursor } = await (async () => {
+    const r = await req(m.base, '/changes?limit=100', { headers: auth(keys.partner) });
+    return { cursor: r.body.next_cursor };
+  })();
+
+  // Doctors, apps and partners may not erase; nobody without a key.
+  for (const k of ['lan', 'app', 'partner']) {
+    assertProblem(await req(m.base, `/questions/${qid}/erasure`, { method: 'POST', headers: auth(keys[k]), json: { reason: 'data-subject-request' } }), 403);
+  }
+  assertProblem(await req(m.base, `/questions/${qid}/erasure`, { method: 'POST', json: { reason: 'data-subject-request' } }), 401);
+
+  const id1 = rid();
+  const er = await req(m.base, `/questions/${qid}/erasure`, { method: 'POST', headers: auth(keys.editor, { 'x-request-id': id1 }), json: { reason: 'data-subject-request' } });
+  assert.equal(er.status, 204, er.text);
+  // A retry is a no-op with the same answer, and records nothing.
+  const id2 = rid();
+  const again = await req(m.base, `/questions/${qid}/erasure`, { method: 'POST', headers: auth(keys.editor, { 'x-request-id': id2 }), json: { reason: 'data-subject-request' } });
+  assert.equal(again.status, 204, again.text);
+  assert.deepEqual(auditOf(id1).map((x) => [x.action, x.target_id, x.role]), [['question.erase', qid, 'editor']]);
+  assert.equal(auditOf(id2).length, 0);
+  assert.equal(psql(db, `SELECT reason FROM audit WHERE request_id = '${id1}'`), 'data-subject-request');
+
+  // The scan: no table but audit holds its text, the asker or the e-mail.
+  const probes = [input.title, input.body, `Update ${tag}`, input.asker.name, input.contact_email,
+    `Doctor reply ${tag}`, `Editorial note ${tag}`, 'zorblax', `Zorblax tremor ${tag}`];
+  assert.deepEqual(scanTables(probes), []);
+  // And the audit log holds none of it either.
+  for (const p of probes) assert.equal(psql(db, `SELECT count(*) FROM audit a WHERE strpos(a::text, $$${p}$$) > 0`), '0', p);
+  // The tombstone.
+  const tomb = psql(db, `SELECT department_slug || ' ' || (erased_at IS NOT NULL) || ' ' || erasure_reason || ' ' || (title IS NULL) || ' ' || (asker_name IS NULL) FROM questions WHERE id = '${qid}'`);
+  assert.equal(tomb, 'neurology true data-subject-request true true');
+  assert.equal(psql(db, `SELECT count(*) FROM question_topics WHERE question_id = '${qid}'`), '0');
+  assert.equal(psql(db, `SELECT count(*) FROM replies WHERE question_id = '${qid}' AND (body IS NOT NULL OR erased_at IS NULL)`), '0');
+
+  // 410 for everyone, editors included; its replies too.
+  for (const h of [{}, auth(keys.editor), auth(keys.partner)]) {
+    const g = await req(m.base, `/questions/${qid}?include=replies`, { headers: h });
+    assertProblem(g, 410);
+    assert.match(g.body.type, /\/problems\/gone$/);
+  }
+  assertProblem(await req(m.base, `/replies/${doc.id}`), 410);
+  assertProblem(await req(m.base, `/replies/${ed.id}`, { headers: auth(keys.editor) }), 410);
+
+  // Gone from lists, search, /related and the counts.
+  const list = await walk(m.base, '/questions?department=neurology&limit=100');
+  assert.ok(!list.some((q) => q.id === qid));
+  const found = await req(m.base, `/questions?q=zorblax`);
+  assert.deepEqual(found.body.data, []);
+  const replies = await walk(m.base, '/replies?limit=100');
+  assert.ok(!replies.some((r) => r.id === doc.id || r.id === ed.id));
+  const rel = await req(m.base, `/related?question_id=${IDS.lip}&limit=20`);
+  assert.equal(rel.status, 200, rel.text);
+  assert.ok(!rel.text.includes(qid));
+  assertProblem(await req(m.base, `/related?question_id=${qid}`), 404);
+  assert.equal(visibleCount("SELECT question_count FROM departments WHERE slug = 'neurology'"), deptBefore - 1);
+  assert.equal(visibleCount(`SELECT reply_count FROM doctors WHERE id = '${IDS.lan}'`), lanBefore - 1);
+  // The kept counters equal a recount.
+  assert.equal(psql(db, `SELECT count(*) FROM topics t WHERE question_count <> (SELECT count(*) FROM question_topics qt JOIN questions q ON q.id = qt.question_id WHERE qt.topic_id = t.id AND q.deleted_at IS NULL)`), '0');
+  assert.equal(psql(db, `SELECT count(*) FROM departments d WHERE question_count <> (SELECT count(*) FROM questions q WHERE q.department_slug = d.slug AND q.deleted_at IS NULL)`), '0');
+
+  // The feed: question.erased, and the earlier events of the question and
+  // its replies are gone for partners.
+  const events = [];
+  let c = null;
+  for (let i = 0; i < 200; i++) {
+    const r = await req(m.base, `/changes?limit=100${c ? `&cursor=${encodeURIComponent(c)}` : ''}`, { headers: auth(keys.partner) });
+    if (r.body.data.length === 0) break;
+    events.push(...r.body.data);
+    c = r.body.next_cursor;
+  }
+  const about = (id) => events.filter((e) => e.id === id).map((e) => e.type);
+  assert.deepEqual(about(qid), ['question.erased']);
+  assert.deepEqual(about(doc.id), []);
+  assert.deepEqual(about(ed.id), []);
+  const since = await req(m.base, `/changes?cursor=${encodeURIComponent(cursor)}`, { headers: auth(keys.partner) });
+  assert.ok(since.body.data.some((e) => e.type === 'question.erased' && e.id === qid));
+  for (const e of since.body.data) assert.deepEqual(Object.keys(e), ['seq', 'type', 'id', 'at']);
+
+  // Editing or replying to it is a 404 now.
+  assertProblem(await req(m.base, `/questions/${qid}`, { method: 'PATCH', headers: auth(keys.editor), json: { title: 'back' } }), 404);
+  assertProblem(await req(m.base, `/questions/${qid}/replies`, { method: 'POST', headers: auth(keys.lan), json: { body: 'again' } }), 404);
+  // The idempotent POST replayed now creates anew: its stored copy is gone.
+  const replay = await req(m.base, '/questions', { method: 'POST', headers: auth(keys.app, { 'idempotency-key': `erase-${tag}` }), json: input });
+  assert.equal(replay.status, 201);
+  assert.notEqual(replay.body.id, qid);
+  assert.equal(replay.headers.get('idempotent-replayed'), null);
+});
+
+test('erasure: one reply; the question stays, its counts follow, the feed says reply.erased', async () => {
+  const q = await createQuestion(m.base, keys.app);
+  const rep = await createReply(m.base, keys.lan, q.id, { body: 'Reply to be erased, with a Frobnitz word.' });
+  let g = await req(m.base, `/questions/${q.id}`);
+  assert.equal(g.body.reply_count, 1);
+  assert.equal(g.body.state, 'answered');
+  const id1 = rid();
+  const er = await req(m.base, `/replies/${rep.id}/erasure`, { method: 'POST', headers: auth(keys.editor, { 'x-request-id': id1 }), json: { reason: 'consent-withdrawn' } });
+  assert.equal(er.status, 204, er.text);
+  assert.equal((await req(m.base, `/replies/${rep.id}/erasure`, { method: 'POST', headers: auth(keys.editor), json: { reason: 'consent-withdrawn' } })).status, 204);
+  assert.deepEqual(auditOf(id1).map((x) => [x.action, x.target_type, x.target_id]), [['reply.erase', 'reply', rep.id]]);
+  assertProblem(await req(m.base, `/replies/${rep.id}`), 410);
+  g = await req(m.base, `/questions/${q.id}`);
+  assert.equal(g.status, 200);
+  assert.equal(g.body.reply_count, 0);
+  assert.equal(g.body.state, 'open');
+  assert.deepEqual(scanTables(['Frobnitz']), []);
+  const events = await walk(m.base, '/changes?limit=100', auth(keys.editor)).catch(() => []);
+  void events;
+  const last = JSON.parse(psql(db, `SELECT json_agg(type ORDER BY seq) FROM changes WHERE entity_id = '${rep.id}' AND NOT hidden`));
+  assert.deepEqual(last, ['reply.erased']);
+});
+
+test('erasure 400, 403, 404: bad ids, bad reasons, other roles, nothing there', async () => {
+  for (const path of ['/questions/not-a-uuid/erasure', '/replies/123/erasure']) {
+    assertProblem(await req(m.base, path, { method: 'POST', headers: auth(keys.editor), json: { reason: 'other' } }), 400);
+  }
+  for (const body of [{}, { reason: 'because' }, { reason: 'other', note: 'x' }, { reason: null }]) {
+    assertProblem(await req(m.base, `/questions/${IDS.hba1c}/erasure`, { method: 'POST', headers: auth(keys.editor), json: body }), 400);
+  }
+  assertProblem(await req(m.base, `/questions/${IDS.hba1c}/erasure`, { method: 'POST', headers: auth(keys.editor) }), 400);
+  assertProblem(await req(m.base, `/questions/00000000-0000-4000-8000-000000000000/erasure`, { method: 'POST', headers: auth(keys.editor), json: { reason: 'other' } }), 404);
+  assertProblem(await req(m.base, `/replies/00000000-0000-4000-8000-000000000000/erasure`, { method: 'POST', headers: auth(keys.editor), json: { reason: 'other' } }), 404);
+  for (const k of ['lan', 'doctor', 'app']) {
+    assertProblem(await req(m.base, `/replies/${IDS.lipDoctorReply}/erasure`, { method: 'POST', headers: auth(keys[k]), json: { reason: 'other' } }), 403);
+  }
+  // Nothing was erased by any of that.
+  assert.equal((await req(m.base, `/questions/${IDS.hba1c}`)).status, 200);
+  assert.equal((await req(m.base, `/replies/${IDS.lipDoctorReply}`)).status, 200);
+});
