@@ -109,3 +109,15 @@ ALTER TABLE question_topics SET (autovacuum_vacuum_scale_factor = 0,
                                  autovacuum_vacuum_threshold = 50);
 ALTER TABLE idempotency_keys SET (autovacuum_vacuum_scale_factor = 0,
                                   autovacuum_vacuum_threshold = 1);
+
+-- Age bands after HIPAA's Safe Harbor method, which aggregates ages over
+-- 89: the top band is now '90+', and '80-89' replaces the '80+' band for
+-- new writes (sql/writes.sql refuses '80+'). A question recorded as '80+'
+-- keeps it: it cannot be split after the fact, and as an aggregate that
+-- includes every age over 89 it already meets Safe Harbor.
+ALTER TABLE questions
+    DROP CONSTRAINT questions_asker_age_band_check,
+    ADD CONSTRAINT questions_asker_age_band_check
+        CHECK (asker_age_band IN ('0-9', '10-19', '20-29', '30-39', '40-49',
+                                  '50-59', '60-69', '70-79', '80-89', '90+',
+                                  '80+'));

@@ -152,6 +152,15 @@ BEGIN
 END
 $$;
 
+-- The age bands a write may set: ten-year bands with '90+' on top, as
+-- HIPAA's Safe Harbor method aggregates ages over 89 (issue 15; '80+',
+-- kept on questions asked before, is no longer written).
+CREATE OR REPLACE FUNCTION mq__age_bands() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ARRAY['0-9', '10-19', '20-29', '30-39', '40-49', '50-59', '60-69',
+                 '70-79', '80-89', '90+']
+$$;
+
 -- The message never repeats the address.
 CREATE OR REPLACE FUNCTION mq__email(v jsonb, ptr text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -367,8 +376,7 @@ BEGIN
                          '/asker/name', 1, 60);
     v_age := mq__choice(mq__field(asker, 'age_band', '/asker/age_band', true),
                         '/asker/age_band',
-                        ARRAY['0-9', '10-19', '20-29', '30-39', '40-49',
-                              '50-59', '60-69', '70-79', '80+']);
+                        mq__age_bands());
     v_gender := mq__choice(mq__field(asker, 'gender', '/asker/gender', true),
                            '/asker/gender',
                            ARRAY['female', 'male', 'other', 'undisclosed']);
@@ -449,8 +457,7 @@ BEGIN
             n.asker_age_band := mq__choice(
                 mq__field(asker, 'age_band', '/asker/age_band', true),
                 '/asker/age_band',
-                ARRAY['0-9', '10-19', '20-29', '30-39', '40-49', '50-59',
-                      '60-69', '70-79', '80+']);
+                mq__age_bands());
         END IF;
         IF asker ? 'gender' THEN
             n.asker_gender := mq__choice(

@@ -449,3 +449,26 @@ test('erasure 400, 403, 404: bad ids, bad reasons, other roles, nothing there', 
   assert.equal((await req(m.base, `/questions/${IDS.hba1c}`)).status, 200);
   assert.equal((await req(m.base, `/replies/${IDS.lipDoctorReply}`)).status, 200);
 });
+
+// ---- age bands ---------------------------------------------------------------
+
+test('age bands: 80-89 and 90+ are written; 80+ is refused on a write and still served where it was recorded', async () => {
+  for (const band of ['80-89', '90+']) {
+    const q = await createQuestion(m.base, keys.app, { asker: { name: 'Elder', age_band: band, gender: 'undisclosed' } });
+    assert.equal(q.asker.age_band, band);
+  }
+  const r = await req(m.base, '/questions', { method: 'POST', headers: auth(keys.app), json: questionInput({ asker: { name: 'Elder', age_band: '80+', gender: 'other' } }) });
+  assertProblem(r, 400);
+  const q = await createQuestion(m.base, keys.app);
+  assertProblem(await req(m.base, `/questions/${q.id}`, { method: 'PATCH', headers: auth(keys.editor), json: { asker: { age_band: '80+' } } }), 400);
+  const p = await req(m.base, `/questions/${q.id}`, { method: 'PATCH', headers: auth(keys.editor), json: { asker: { age_band: '90+' } } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.body.asker.age_band, '90+');
+  // The write function refuses it too (not only the spec's validator).
+  assert.throws(() => psql(db, `SELECT mq_patch_question('${q.id}', '{"asker":{"age_band":"80+"}}', NULL, 'x')`), /must be one of/);
+  // A question recorded as 80+ before the split keeps and shows it.
+  psql(db, `UPDATE questions SET asker_age_band = '80+' WHERE id = '${q.id}'`);
+  const g = await req(m.base, `/questions/${q.id}`);
+  assert.equal(g.status, 200);
+  assert.equal(g.body.asker.age_band, '80+');
+});
