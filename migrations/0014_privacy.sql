@@ -121,3 +121,23 @@ ALTER TABLE questions
         CHECK (asker_age_band IN ('0-9', '10-19', '20-29', '30-39', '40-49',
                                   '50-59', '60-69', '70-79', '80-89', '90+',
                                   '80+'));
+
+-- Contact e-mails encrypted at rest (AES-256-GCM under CONTACT_KEY, in
+-- the C service: internal/contacts): `ciphertext` is nonce || sealed text
+-- || tag, `key_id` names the key (the first 8 bytes of its SHA-256, in
+-- hex) so keys can rotate (`medqa contacts rekey`). `email` only holds a
+-- value written before this migration until `medqa migrate` encrypts it
+-- (it needs CONTACT_KEY for that); no write puts one there any more.
+-- created_at drives the CONTACT_RETENTION_DAYS expiry; for an existing
+-- value it is its question's asked_at, the best estimate there is.
+ALTER TABLE question_contacts
+    ADD COLUMN ciphertext bytea NULL,
+    ADD COLUMN key_id text NULL CHECK (key_id ~ '^[0-9a-f]{16}$'),
+    ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(),
+    ALTER COLUMN email DROP NOT NULL,
+    ADD CONSTRAINT question_contacts_one_form_check
+        CHECK ((email IS NULL) <> (ciphertext IS NULL)
+               AND (ciphertext IS NULL) = (key_id IS NULL));
+UPDATE question_contacts c SET created_at = q.asked_at
+FROM questions q WHERE q.id = c.question_id;
+CREATE INDEX question_contacts_created_idx ON question_contacts (created_at);

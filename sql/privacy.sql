@@ -164,3 +164,26 @@ BEGIN
     RETURN true;
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Contact e-mails
+-- ---------------------------------------------------------------------------
+
+-- Sets or removes a question's contact e-mail as the C service sealed it
+-- (hex of nonce || ciphertext || tag, and the key's id): the e-mail never
+-- reaches SQL in the clear. `present` says the request had the member; a
+-- present member without a sealed value (JSON null) removes it. Called in
+-- the create and patch statements after the write function, so the
+-- question exists and is locked.
+CREATE OR REPLACE FUNCTION mq_contact_put(qid uuid, present boolean,
+                                          p_sealed text, p_key text)
+RETURNS void LANGUAGE sql AS $$
+    DELETE FROM question_contacts c
+    WHERE present AND p_sealed IS NULL AND c.question_id = qid;
+    INSERT INTO question_contacts (question_id, ciphertext, key_id)
+    SELECT qid, decode(p_sealed, 'hex'), p_key
+    WHERE present AND p_sealed IS NOT NULL
+    ON CONFLICT (question_id) DO UPDATE
+    SET ciphertext = EXCLUDED.ciphertext, key_id = EXCLUDED.key_id,
+        email = NULL, created_at = now();
+$$;

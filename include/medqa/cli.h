@@ -9,6 +9,9 @@ struct config;
  * list | rotate ID [--grace D] | revoke ID */
 int cli_keys(int argc, char **argv, const struct config *cfg);
 
+/* medqa contacts show QUESTION_ID | rekey */
+int cli_contacts(int argc, char **argv, const struct config *cfg);
+
 /* medqa audit prune */
 int cli_audit(int argc, char **argv, const struct config *cfg);
 

@@ -39,6 +39,7 @@ enum problem_kind {
     PROBLEM_BAD_PATH,          /* 400 a control character in the path */
     PROBLEM_KEY_EXPIRED,       /* 401 the API key is past its expiry */
     PROBLEM_GONE,              /* 410 erased for good */
+    PROBLEM_CONTACT_DISABLED,  /* 422 contact_email without CONTACT_KEY */
     PROBLEM__COUNT
 };
 

@@ -4,6 +4,7 @@
 
 #include "medqa/auth.h"
 #include "medqa/base.h"
+#include "medqa/contacts.h"
 #include "medqa/db.h"
 #include "medqa/handlers.h"
 #include "medqa/related.h"
@@ -94,6 +95,7 @@ static const struct {
     {topics_statements, &topics_nstatements},
     {doctors_statements, &doctors_nstatements},
     {erasure_statements, &erasure_nstatements},
+    {contacts_statements, &contacts_nstatements},
     {related_get_statements, &related_get_nstatements},
     {related_worker_statements, &related_worker_nstatements},
 };

@@ -41,6 +41,8 @@ static const struct problem_info problem__table[] = {
     [PROBLEM_BAD_PATH] = {400, "bad-path", "Bad Request"},
     [PROBLEM_KEY_EXPIRED] = {401, "key-expired", "Unauthorized"},
     [PROBLEM_GONE] = {410, "gone", "Gone"},
+    [PROBLEM_CONTACT_DISABLED] = {422, "contact-collection-disabled",
+                                  "Unprocessable Content"},
 };
 
 _Static_assert(ARRAY_SIZE(problem__table) == PROBLEM__COUNT,

@@ -9,9 +9,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { req, assertProblem, runMedqa, dbUrl, psql } from './lib/medqa.mjs';
+import { execFileSync } from 'node:child_process';
+import { req, assertProblem, runMedqa, dbUrl, psql, startMedqa, createDb, TEST_CONTACT_KEY, PG_SOCK, PG_PORT } from './lib/medqa.mjs';
 import {
-  demoServer, IDS, createKey, listKeys, auth, questionInput, createQuestion,
+  demoServer, IDS, seedDemo, createKey, listKeys, auth, questionInput, createQuestion,
   createReply, walk, TS, UUID,
 } from './lib/fixtures.mjs';
 
@@ -471,4 +472,114 @@ test('age bands: 80-89 and 90+ are written; 80+ is refused on a write and still 
   const g = await req(m.base, `/questions/${q.id}`);
   assert.equal(g.status, 200);
   assert.equal(g.body.asker.age_band, '80+');
+});
+
+// ---- contact e-mails -----------------------------------------------------------
+
+const NEW_KEY = Buffer.alloc(32, 9).toString('base64');
+const contactsCli = (args, env) => runMedqa(['contacts', ...args], { DATABASE_URL: dbUrl(db), ...env });
+
+test('contacts: stored as AES-256-GCM ciphertext with a key id; pg_dump holds no plain e-mail; show prints it and audits', async () => {
+  const email = `c.${randomBytes(4).toString('hex')}@clinic-example.org`;
+  const q = await createQuestion(m.base, keys.app, { contact_email: email });
+  const row = psql(db, `SELECT (email IS NULL)::text || ' ' || key_id || ' ' || length(ciphertext) FROM question_contacts WHERE question_id = '${q.id}'`);
+  assert.match(row, new RegExp(`^true [0-9a-f]{16} ${12 + email.length + 16}$`));
+  const dump = execFileSync('pg_dump', ['-h', PG_SOCK, '-p', String(PG_PORT), '-U', 'medqa', '-d', db], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.ok(dump.includes('question_contacts'));
+  assert.ok(!dump.includes(email), 'plain e-mail in pg_dump');
+  assert.ok(!dump.includes('clinic-example.org'));
+  const shown = await contactsCli(['show', q.id], { CONTACT_KEY: TEST_CONTACT_KEY });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout.trim(), email);
+  assert.equal(psql(db, `SELECT count(*) FROM audit WHERE action = 'contact.show' AND target_id = '${q.id}' AND actor_role = 'operator'`), '1');
+  // Under another key it does not open, and says why.
+  const wrong = await contactsCli(['show', q.id], { CONTACT_KEY: NEW_KEY });
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /neither CONTACT_KEY nor CONTACT_KEY_PREVIOUS/);
+  assert.ok(!wrong.stdout.includes(email));
+  // A patch re-seals; null removes it.
+  const p = await req(m.base, `/questions/${q.id}`, { method: 'PATCH', headers: auth(keys.editor), json: { contact_email: `new.${email}` } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal((await contactsCli(['show', q.id], { CONTACT_KEY: TEST_CONTACT_KEY })).stdout.trim(), `new.${email}`);
+  await req(m.base, `/questions/${q.id}`, { method: 'PATCH', headers: auth(keys.editor), json: { contact_email: null } });
+  assert.equal(psql(db, `SELECT count(*) FROM question_contacts WHERE question_id = '${q.id}'`), '0');
+});
+
+test('contacts: rekey under a new CONTACT_KEY keeps show working', async () => {
+  const email = `r.${randomBytes(4).toString('hex')}@example.org`;
+  const q = await createQuestion(m.base, keys.app, { contact_email: email });
+  const before1 = psql(db, `SELECT key_id FROM question_contacts WHERE question_id = '${q.id}'`);
+  // Without the old key, rekey refuses and changes nothing.
+  const blind = await contactsCli(['rekey'], { CONTACT_KEY: NEW_KEY });
+  assert.equal(blind.code, 1);
+  assert.match(blind.stderr, /CONTACT_KEY_PREVIOUS/);
+  const rk = await contactsCli(['rekey'], { CONTACT_KEY: NEW_KEY, CONTACT_KEY_PREVIOUS: TEST_CONTACT_KEY });
+  assert.equal(rk.code, 0, rk.stderr);
+  const after1 = psql(db, `SELECT key_id FROM question_contacts WHERE question_id = '${q.id}'`);
+  assert.notEqual(after1, before1);
+  assert.equal(psql(db, `SELECT count(DISTINCT key_id) FROM question_contacts`), '1');
+  const shown = await contactsCli(['show', q.id], { CONTACT_KEY: NEW_KEY });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout.trim(), email);
+  // Back to the key the server seals with, for the tests after this one.
+  const back = await contactsCli(['rekey'], { CONTACT_KEY: TEST_CONTACT_KEY, CONTACT_KEY_PREVIOUS: NEW_KEY });
+  assert.equal(back.code, 0, back.stderr);
+});
+
+test('contacts: the worker deletes values older than CONTACT_RETENTION_DAYS, and only those', async () => {
+  const oldQ = await createQuestion(m.base, keys.app, { contact_email: 'old@example.org' });
+  const newQ = await createQuestion(m.base, keys.app, { contact_email: 'new@example.org' });
+  // The clock moved on for one of them: 91 days.
+  psql(db, `UPDATE question_contacts SET created_at = now() - interval '91 days' WHERE question_id = '${oldQ.id}'`);
+  const w = await startMedqa({ db, env: { CONTACT_SWEEP_INTERVAL: '1', CONTACT_RETENTION_DAYS: '90' } });
+  try {
+    let left = '1';
+    for (let i = 0; i < 50 && left !== '0'; i++) {
+      await sleep(100);
+      left = psql(db, `SELECT count(*) FROM question_contacts WHERE question_id = '${oldQ.id}'`);
+    }
+    assert.equal(left, '0');
+    assert.equal(psql(db, `SELECT count(*) FROM question_contacts WHERE question_id = '${newQ.id}'`), '1');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('contacts: without CONTACT_KEY, serve refuses stored contacts, and a contact_email gets 422', async () => {
+  const r = await startMedqa({ db, env: { CONTACT_KEY: '' } }).then(() => null, (e) => e);
+  assert.ok(r, 'medqa started without CONTACT_KEY over stored contacts');
+  assert.match(r.message, /CONTACT_KEY: not set, but \d+ contact e-mails are stored/);
+  const empty = createDb();
+  await seedDemo(empty);
+  const app = await createKey(empty, 'app');
+  const s = await startMedqa({ db: empty, env: { CONTACT_KEY: '' } });
+  try {
+    const bad = await req(s.base, '/questions', { method: 'POST', headers: auth(app), json: questionInput({ contact_email: 'x@example.org' }) });
+    assertProblem(bad, 422);
+    assert.match(bad.body.type, /\/problems\/contact-collection-disabled$/);
+    assert.match(bad.body.detail, /not configured/);
+    const ok = await req(s.base, '/questions', { method: 'POST', headers: auth(app), json: questionInput() });
+    assert.equal(ok.status, 201, ok.text);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('contacts: migrate encrypts plain values, and without CONTACT_KEY explains and stops', async () => {
+  const d = createDb();
+  await seedDemo(d);
+  psql(d, `INSERT INTO question_contacts (question_id, email) VALUES ('${IDS.lip}', 'plain.lip@example.org')`);
+  const no = await runMedqa(['migrate'], { DATABASE_URL: dbUrl(d), CONTACT_KEY: '' });
+  assert.equal(no.code, 1);
+  assert.match(no.stderr, /1 contact e-mails are stored in plain text .*set CONTACT_KEY/);
+  assert.equal(psql(d, `SELECT email FROM question_contacts WHERE question_id = '${IDS.lip}'`), 'plain.lip@example.org');
+  const yes = await runMedqa(['migrate'], { DATABASE_URL: dbUrl(d), CONTACT_KEY: TEST_CONTACT_KEY });
+  assert.equal(yes.code, 0, yes.stderr);
+  assert.match(yes.stderr, /encrypted 1 contact e-mails/);
+  assert.equal(psql(d, `SELECT (email IS NULL AND ciphertext IS NOT NULL)::text FROM question_contacts WHERE question_id = '${IDS.lip}'`), 'true');
+  const shown = await runMedqa(['contacts', 'show', IDS.lip], { DATABASE_URL: dbUrl(d), CONTACT_KEY: TEST_CONTACT_KEY });
+  assert.equal(shown.stdout.trim(), 'plain.lip@example.org');
+  // A database without plain values migrates without a key.
+  const again = await runMedqa(['migrate'], { DATABASE_URL: dbUrl(d), CONTACT_KEY: '' });
+  assert.equal(again.code, 0, again.stderr);
 });
