@@ -116,6 +116,9 @@ test('hostile battery: no 5xx, problems for errors, data unchanged', async () =>
     await send(`related text #${i}`, `/related?text=${enc(v)}&department=${enc(v)}`);
     await send(`changes cursor #${i}`, `/changes?cursor=${enc(v)}`, { headers: auth(partner) });
     await send(`query name #${i}`, `/questions?${enc(v)}=1`);
+    for (const p of ['actor', 'action', 'target', 'since', 'until', 'cursor']) {
+      await send(`audit ${p} #${i}`, `/audit?${p}=${enc(v)}`, { headers: auth(editor) });
+    }
   }
 
   // Path parameters.
@@ -125,6 +128,11 @@ test('hostile battery: no 5xx, problems for errors, data unchanged', async () =>
     await send(`path replies-of #${i}`, `/questions/${e}/replies`);
     await send(`patch question path #${i}`, `/questions/${e}`, { method: 'PATCH', headers: auth(editor), json: { title: 'x' } });
     await send(`delete topic path #${i}`, `/topics/${e}x-no-such`, { method: 'DELETE', headers: auth(editor) });
+    // Erasure: a hostile id, or a hostile reason on a real question (the
+    // reason is a code; nothing may be erased by any of these).
+    await send(`erase question path #${i}`, `/questions/${e}/erasure`, { method: 'POST', headers: auth(editor), json: { reason: 'other' } });
+    await send(`erase reply path #${i}`, `/replies/${e}/erasure`, { method: 'POST', headers: auth(editor), json: { reason: 'other' } });
+    await send(`erase reason #${i}`, `/questions/${IDS.lip}/erasure`, { method: 'POST', headers: auth(editor), json: { reason: v } });
   }
 
   // Every string field of a question, a topic and a reply; each body is
