@@ -187,3 +187,24 @@ RETURNS void LANGUAGE sql AS $$
     SET ciphertext = EXCLUDED.ciphertext, key_id = EXCLUDED.key_id,
         email = NULL, created_at = now();
 $$;
+
+-- No write may store a contact e-mail in the clear again: only the
+-- migration step that encrypts old values touches `email`, and it sets it
+-- to NULL. (mq_create_question and mq_patch_question still know the
+-- member, from before issue 15; the service strips it from the body it
+-- hands them, and this stops any other caller.)
+CREATE OR REPLACE FUNCTION mq__contacts_sealed_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.email IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'check_violation',
+            MESSAGE = 'contact e-mails are stored sealed (CONTACT_KEY), never in the clear';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER question_contacts_sealed_only
+    BEFORE INSERT OR UPDATE OF email ON question_contacts
+    FOR EACH ROW EXECUTE FUNCTION mq__contacts_sealed_only();

@@ -568,7 +568,10 @@ test('contacts: without CONTACT_KEY, serve refuses stored contacts, and a contac
 test('contacts: migrate encrypts plain values, and without CONTACT_KEY explains and stops', async () => {
   const d = createDb();
   await seedDemo(d);
-  psql(d, `INSERT INTO question_contacts (question_id, email) VALUES ('${IDS.lip}', 'plain.lip@example.org')`);
+  // As a medqa before issue 15 stored it (the trigger that now refuses
+  // plain values does not fire in replica mode).
+  assert.throws(() => psql(d, `INSERT INTO question_contacts (question_id, email) VALUES ('${IDS.lip}', 'plain.lip@example.org')`), /never in the clear/);
+  psql(d, `BEGIN; SET LOCAL session_replication_role = replica; INSERT INTO question_contacts (question_id, email) VALUES ('${IDS.lip}', 'plain.lip@example.org'); COMMIT`);
   const no = await runMedqa(['migrate'], { DATABASE_URL: dbUrl(d), CONTACT_KEY: '' });
   assert.equal(no.code, 1);
   assert.match(no.stderr, /1 contact e-mails are stored in plain text .*set CONTACT_KEY/);
