@@ -111,9 +111,9 @@ const struct db_statement questions_statements[] = {
      "$3::text[], $4) AS j",
      8},
     {"question_delete",
-     "SELECT mq_audit($2, $3, 'question.hide', $1::text, '{}', NULL) "
+     "SELECT mq_audit($2, $3, 'question.hide', $1::text, '{}', $4) "
      "FROM mq_delete_question($1::uuid) AS d",
-     3},
+     4},
 };
 const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
@@ -387,8 +387,10 @@ int handle_patch_question(struct request *r)
 
 int handle_delete_question(struct request *r)
 {
-    const char *params[3] = {request_param_str(r, "id"), r->request_id,
-                             r->key_id};
+    /* The optional body's reason code, for the audit log. */
+    const char *params[4] = {
+        request_param_str(r, "id"), r->request_id, r->key_id,
+        json_string_value(json_object_get(r->body, "reason"))};
 
     return hx_reply_write_none(r, &questions_statements[QG_COUNT + 2], params);
 }

@@ -27,9 +27,9 @@ const struct db_statement replies_statements[] = {
      "$2::jsonb, $3::text[], $4::uuid) AS j",
      6},
     {"reply_delete",
-     "SELECT mq_audit($3, $4, 'reply.hide', $1::text, '{}', NULL) "
+     "SELECT mq_audit($3, $4, 'reply.hide', $1::text, '{}', $5) "
      "FROM mq_delete_reply($1::uuid, $2::uuid) AS d",
-     4},
+     5},
 };
 const size_t replies_nstatements = ARRAY_SIZE(replies_statements);
 
@@ -176,8 +176,10 @@ int handle_patch_reply(struct request *r)
 
 int handle_delete_reply(struct request *r)
 {
-    const char *params[4] = {request_param_str(r, "id"), replies__actor(r),
-                             r->request_id, r->key_id};
+    /* The optional body's reason code, for the audit log. */
+    const char *params[5] = {
+        request_param_str(r, "id"), replies__actor(r), r->request_id, r->key_id,
+        json_string_value(json_object_get(r->body, "reason"))};
 
     return hx_reply_write_none(r, &replies_statements[3], params);
 }

@@ -179,8 +179,9 @@ test('audit: each write leaves exactly one record with its actor, action, target
 
   const rp = await send(keys.lan, 'PATCH', `/replies/${rep.r.body.id}`, { body: 'Audit reply body, revised.' });
   assert.deepEqual(auditOf(rp.id).map((x) => [x.action, x.fields]), [['reply.patch', ['body']]]);
-  const rd = await send(keys.editor, 'DELETE', `/replies/${rep.r.body.id}`);
+  const rd = await send(keys.editor, 'DELETE', `/replies/${rep.r.body.id}`, { reason: 'moderation' });
   assert.deepEqual(auditOf(rd.id).map((x) => [x.action, x.target_id]), [['reply.hide', rep.r.body.id]]);
+  assert.equal(psql(db, `SELECT reason FROM audit WHERE request_id = '${rd.id}'`), 'moderation');
 
   const tc = await send(keys.editor, 'POST', '/topics', { name: `Audit Topic ${randomBytes(3).toString('hex')}`, department: 'neurology' });
   const slug = tc.r.body.slug;
@@ -191,8 +192,11 @@ test('audit: each write leaves exactly one record with its actor, action, target
   const td = await send(keys.editor, 'DELETE', `/topics/${slug}`);
   assert.deepEqual(auditOf(td.id).map((x) => x.action), ['topic.hide']);
 
+  // A hide's reason is an optional code; free text is refused.
+  assertProblem(await req(m.base, `/questions/${qid}`, { method: 'DELETE', headers: auth(keys.editor), json: { reason: 'he was rude to me' } }), 400);
   const qd = await send(keys.editor, 'DELETE', `/questions/${qid}`);
   assert.deepEqual(auditOf(qd.id).map((x) => [x.action, x.target_id]), [['question.hide', qid]]);
+  assert.equal(psql(db, `SELECT coalesce(reason, 'none') FROM audit WHERE request_id = '${qd.id}'`), 'none');
 
   // A refused write records nothing.
   const bad = rid();
