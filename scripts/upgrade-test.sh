@@ -16,7 +16,8 @@
 #    questions, a question's replies, /related by id and by text, search,
 #    every list with its filters, topics, doctors, departments, replies,
 #    /changes pages. REV's server answers all of them; every table's rows
-#    are checksummed (md5 of the rows in order, schema_migrations aside).
+#    are checksummed (md5 of the rows in order, schema_migrations aside,
+#    over the columns REV's schema has).
 # 4. This tree's binary migrates the same database; the checksums are taken
 #    again, and this tree's server answers the same requests.
 # 5. Responses are compared byte for byte, status line, headers and body,
@@ -262,14 +263,25 @@ fetch_all() { # outdir
     nl -ba -w1 -s' ' "$list" |
         xargs -d '\n' -P "$par" -n 1 "$tmp/fetch.sh" "$1"
 }
+# Each table's rows over the columns REV's schema had (recorded by the
+# first call in $tmp/columns): a column or table a newer migration adds is
+# that migration's doing, and has no old value to compare with.
 checksums() { # out
-    local t
-    for t in $(sql "SELECT tablename FROM pg_tables WHERE schemaname = 'public'
-                    AND tablename <> 'schema_migrations' ORDER BY 1"); do
+    local t cols
+    if [ ! -f "$tmp/columns" ]; then
+        for t in $(sql "SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+                        AND tablename <> 'schema_migrations' ORDER BY 1"); do
+            printf '%s %s\n' "$t" "$(sql "SELECT string_agg(quote_ident(attname),
+                ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid =
+                'public.$t'::regclass AND attnum > 0 AND NOT attisdropped")"
+        done >"$tmp/columns"
+    fi
+    while read -r t cols; do
         printf '%s %s\n' "$t" "$(sql "SELECT count(*) || ' ' ||
-            md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), ''))
+            md5(coalesce(string_agg(ROW($cols)::text, E'\n'
+                                    ORDER BY ROW($cols)::text), ''))
             FROM $t x")"
-    done >"$1"
+    done <"$tmp/columns" >"$1"
 }
 
 echo "== $rev serves them"

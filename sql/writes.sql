@@ -152,6 +152,15 @@ BEGIN
 END
 $$;
 
+-- The age bands a write may set: ten-year bands with '90+' on top, as
+-- HIPAA's Safe Harbor method aggregates ages over 89 (issue 15; '80+',
+-- kept on questions asked before, is no longer written).
+CREATE OR REPLACE FUNCTION mq__age_bands() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ARRAY['0-9', '10-19', '20-29', '30-39', '40-49', '50-59', '60-69',
+                 '70-79', '80-89', '90+']
+$$;
+
 -- The message never repeats the address.
 CREATE OR REPLACE FUNCTION mq__email(v jsonb, ptr text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -325,8 +334,9 @@ BEGIN
 END
 $$;
 
--- Appends one event; on a *.deleted event first hides the entity's earlier
--- created/updated events (for a question, also those of its replies).
+-- Appends one event; on a *.deleted or *.erased event first hides the
+-- entity's earlier created/updated events (for a question, also those of
+-- its replies).
 -- Earlier *.deleted events stay visible: they carry nothing but an id, and
 -- a partner part-way through the feed needs them. Always the last write of
 -- a write function (see the comment on `changes`).
@@ -338,7 +348,7 @@ BEGIN
     -- (7271, 1): the changes feed. The two-integer key space is separate
     -- from the bigint one the migrator and Idempotency-Key locks use.
     PERFORM pg_advisory_xact_lock(7271, 1);
-    IF mq__emit.type LIKE '%.deleted' THEN
+    IF mq__emit.type LIKE '%.deleted' OR mq__emit.type LIKE '%.erased' THEN
         UPDATE changes c SET hidden = true
         WHERE c.entity_id = mq__emit.entity_id AND NOT c.hidden
           AND c.type IN (kind || '.created', kind || '.updated');
@@ -385,8 +395,7 @@ BEGIN
                          '/asker/name', 1, 60);
     v_age := mq__choice(mq__field(asker, 'age_band', '/asker/age_band', true),
                         '/asker/age_band',
-                        ARRAY['0-9', '10-19', '20-29', '30-39', '40-49',
-                              '50-59', '60-69', '70-79', '80+']);
+                        mq__age_bands());
     v_gender := mq__choice(mq__field(asker, 'gender', '/asker/gender', true),
                            '/asker/gender',
                            ARRAY['female', 'male', 'other', 'undisclosed']);
@@ -468,8 +477,7 @@ BEGIN
             n.asker_age_band := mq__choice(
                 mq__field(asker, 'age_band', '/asker/age_band', true),
                 '/asker/age_band',
-                ARRAY['0-9', '10-19', '20-29', '30-39', '40-49', '50-59',
-                      '60-69', '70-79', '80+']);
+                mq__age_bands());
         END IF;
         IF asker ? 'gender' THEN
             n.asker_gender := mq__choice(

@@ -4,6 +4,7 @@
 #include "medqa/assets.h"
 #include "medqa/cli.h"
 #include "medqa/config.h"
+#include "medqa/contacts.h"
 #include "medqa/db.h"
 #include "medqa/handlers.h"
 #include "medqa/http.h"
@@ -34,6 +35,18 @@ static void main__usage(FILE *f)
                "                        make an API key (printed once, last)\n"
                "  keys list             list API keys (never the secrets)\n"
                "  keys revoke ID        revoke an API key\n"
+               "  keys create ... --expires 90d\n"
+               "                        a key that stops working after 90 "
+               "days\n"
+               "  keys rotate ID [--grace 7d]\n"
+               "                        issue a successor; the old key "
+               "works for the grace period\n"
+               "  audit prune           delete audit records older than "
+               "AUDIT_RETENTION_DAYS\n"
+               "  contacts show QUESTION_ID\n"
+               "                        print a contact e-mail (audited)\n"
+               "  contacts rekey        re-encrypt contact e-mails under "
+               "CONTACT_KEY\n"
                "  seed --demo           load the demo questions (idempotent)\n"
                "  seed --synthetic N [--seed S]\n"
                "                        generate N plausible questions (COPY)\n"
@@ -113,6 +126,35 @@ static int main__need_db(const struct config *cfg)
     return 0;
 }
 
+/* Without CONTACT_KEY the service must not start over stored contacts it
+ * could neither seal again nor expire knowingly: returns 0 when none is
+ * stored, -1 (with a message) when some are or the check failed. */
+static int main__contacts_stored(const struct config *cfg)
+{
+    char err[512];
+    PGconn *pg = db_connect_direct(cfg->database_url, err, sizeof(err));
+    int rc = -1;
+
+    if (pg == NULL) {
+        fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
+        return -1;
+    }
+    PGresult *res = PQexec(pg, "SELECT count(*)::text FROM question_contacts");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fprintf(stderr, "medqa: cannot check stored contacts: %s",
+                PQresultErrorMessage(res));
+    else if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+        fprintf(stderr,
+                "medqa: CONTACT_KEY: not set, but %s contact e-mails are "
+                "stored; set the key they were encrypted with\n",
+                PQgetvalue(res, 0, 0));
+    else
+        rc = 0;
+    PQclear(res);
+    PQfinish(pg);
+    return rc;
+}
+
 static int main__serve(struct config *cfg)
 {
     struct spec *spec = NULL;
@@ -131,6 +173,12 @@ static int main__serve(struct config *cfg)
                         "every instance\n");
         return 2;
     }
+    if (contacts_init(cfg) != 0) {
+        fprintf(stderr, "medqa: CONTACT_KEY: not a 32-byte base64 key\n");
+        return 2;
+    }
+    if (!contacts_configured() && main__contacts_stored(cfg) != 0)
+        return 1;
     if (main__load_spec(cfg, &spec) != 0)
         return 1;
     if (db_init(cfg->database_url, cfg->database_read_url,
@@ -170,6 +218,9 @@ static int main__serve(struct config *cfg)
         log_msg(LOG_WARN, "idf refresh worker did not start", LOG_END);
     if (webhooks_worker_start(cfg) != 0)
         log_msg(LOG_WARN, "webhook delivery worker did not start", LOG_END);
+    if (contacts_worker_start(cfg->contact_retention_days,
+                              cfg->contact_sweep_s) != 0)
+        log_msg(LOG_WARN, "contact expiry worker did not start", LOG_END);
     log_msg(LOG_INFO, "listening", "port", port, "version", MEDQA_VERSION,
             LOG_END);
     sigwait(&sigs, &sig);
@@ -179,6 +230,7 @@ static int main__serve(struct config *cfg)
     /* Cuts deliveries in flight and puts them back as due, so the next
      * start (or another instance) retries them. */
     webhooks_worker_stop();
+    contacts_worker_stop();
     http_server_stop(srv, 10000);
     log_msg(LOG_INFO, "stopped", LOG_END);
     rc = 0;
@@ -203,6 +255,20 @@ static int main__migrate(const struct config *cfg)
         return 1;
     }
     int rc = migrate_run(pg, &applied, err, sizeof(err));
+    /* The data step of migration 0014 that SQL cannot do: encrypting the
+     * contact e-mails stored in plain text needs CONTACT_KEY. */
+    if (rc == 0 && contacts_init(cfg) != 0) {
+        snprintf(err, sizeof(err), "CONTACT_KEY: not a 32-byte base64 key");
+        rc = -1;
+    }
+    if (rc == 0) {
+        int n = contacts_encrypt_plain(pg, err, sizeof(err));
+        if (n < 0)
+            rc = -1;
+        else if (n > 0)
+            fprintf(stderr, "medqa: migrate: encrypted %d contact e-mails\n",
+                    n);
+    }
     PQfinish(pg);
     if (rc != 0) {
         fprintf(stderr, "medqa: migrate: %s\n", err);
@@ -244,6 +310,10 @@ int main(int argc, char **argv)
         rc = main__migrate(&cfg);
     } else if (strcmp(argv[1], "seed") == 0) {
         rc = cli_seed(argc - 2, argv + 2, &cfg);
+    } else if (strcmp(argv[1], "contacts") == 0) {
+        rc = cli_contacts(argc - 2, argv + 2, &cfg);
+    } else if (strcmp(argv[1], "audit") == 0) {
+        rc = cli_audit(argc - 2, argv + 2, &cfg);
     } else if (strcmp(argv[1], "keys") == 0) {
         rc = cli_keys(argc - 2, argv + 2, &cfg);
     } else {

@@ -55,6 +55,7 @@ enum auth_reason {
     AUTH_REASON_MALFORMED, /* the key does not have a key's shape */
     AUTH_REASON_UNKNOWN,   /* no such key, or revoked */
     AUTH_REASON_MISSING,   /* no key, and the operation needs one */
+    AUTH_REASON_EXPIRED,   /* a known key past its expires_at */
 };
 
 /* The verdict, with the caller for AUTH_OK and AUTH_FORBIDDEN. */

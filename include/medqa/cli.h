@@ -5,8 +5,15 @@
 
 struct config;
 
-/* medqa keys create --role R [--doctor UUID] --name N | list | revoke ID */
+/* medqa keys create --role R [--doctor UUID] --name N [--expires D] |
+ * list | rotate ID [--grace D] | revoke ID */
 int cli_keys(int argc, char **argv, const struct config *cfg);
+
+/* medqa contacts show QUESTION_ID | rekey */
+int cli_contacts(int argc, char **argv, const struct config *cfg);
+
+/* medqa audit prune */
+int cli_audit(int argc, char **argv, const struct config *cfg);
 
 /* medqa seed --demo | --synthetic N [--seed S] */
 int cli_seed(int argc, char **argv, const struct config *cfg);

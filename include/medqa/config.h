@@ -95,6 +95,15 @@ struct config {
     char *embed_frame_ancestors; /* EMBED_FRAME_ANCESTORS: the CSP
                                     frame-ancestors sources of the embed
                                     card */
+    /* Privacy (issue 15). AUDIT_RETENTION_DAYS: what `medqa audit prune`
+     * keeps. */
+    unsigned audit_retention_days;
+    /* CONTACT_KEY, CONTACT_KEY_PREVIOUS: base64 of 32 bytes (checked
+     * here, used by medqa/contacts.h); NULL when unset. Never logged. */
+    char *contact_key;
+    char *contact_key_previous;
+    unsigned contact_retention_days; /* CONTACT_RETENTION_DAYS */
+    unsigned contact_sweep_s;        /* CONTACT_SWEEP_INTERVAL; 0 = never */
 };
 
 /* Fills `cfg` from the environment. On a bad value it writes one line naming

@@ -35,6 +35,8 @@ enum metrics_webhook_outcome {
 };
 void metrics_webhook_attempt(enum metrics_webhook_outcome o);
 void metrics_webhook_queue(long long depth, double oldest_seconds);
+/* Counts one write of an API key's last_used_at (auth/keys.c). */
+void metrics_key_touched(void);
 
 /* Writes the Prometheus text exposition into a new buffer the caller
  * frees. Returns 0 or -1. */

@@ -40,8 +40,11 @@ enum problem_kind {
     /* 503 no WEBHOOK_SECRET_KEY: not transient like "unavailable", so a
      * client can tell "retry later" from "ask the operator" */
     PROBLEM_WEBHOOKS_NOT_CONFIGURED,
-    PROBLEM_NOT_IMPLEMENTED, /* 501 a format we do not offer (oEmbed's
-                                format=xml, as the oEmbed spec says) */
+    PROBLEM_NOT_IMPLEMENTED,  /* 501 a format we do not offer (oEmbed's
+                                 format=xml, as the oEmbed spec says) */
+    PROBLEM_KEY_EXPIRED,      /* 401 the API key is past its expiry */
+    PROBLEM_GONE,             /* 410 erased for good */
+    PROBLEM_CONTACT_DISABLED, /* 422 contact_email without CONTACT_KEY */
     PROBLEM__COUNT
 };
 

@@ -9,6 +9,7 @@
 
 #include "medqa/base.h"
 #include "medqa/db.h"
+#include "medqa/metrics.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,11 +18,24 @@
 #include <string.h>
 #include <strings.h>
 
+/* Columns of auth_key_lookup: id, role, doctor, hash, whether the key has
+ * expired, and whether last_used_at is due for a write (unset, or older
+ * than AUTH_TOUCH_INTERVAL). */
+#define AUTH_TOUCH_INTERVAL "interval '1 minute'"
+
 const struct db_statement auth_statements[] = {
     {"auth_key_lookup",
      "SELECT id::text, role, coalesce(doctor_id::text, ''), "
-     "encode(hash, 'hex') FROM api_keys "
-     "WHERE prefix = $1 AND revoked_at IS NULL",
+     "encode(hash, 'hex'), coalesce(expires_at <= now(), false), "
+     "(last_used_at IS NULL OR last_used_at < now() - " AUTH_TOUCH_INTERVAL
+     ") FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL",
+     1},
+    /* Conditional, so that however many requests and instances race,
+     * the row is written at most once per interval: the losers update
+     * nothing. */
+    {"auth_key_touch",
+     "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid AND "
+     "(last_used_at IS NULL OR last_used_at < now() - " AUTH_TOUCH_INTERVAL ")",
      1},
 };
 const size_t auth_nstatements = ARRAY_SIZE(auth_statements);
@@ -80,6 +94,19 @@ static void auth__unauthorized(struct auth_verdict *out,
     out->reason = reason;
 }
 
+/* Records that the key was used. A failure (a read-only primary during a
+ * fail-over, say) does not fail the request: last_used_at is advisory. */
+static void auth__touch(struct db_conn *c, const char *key_id)
+{
+    const char *params[1] = {key_id};
+    PGresult *res = NULL;
+
+    if (db_query(c, &auth_statements[1], params, false, &res) == DB_OK &&
+        strcmp(PQcmdTuples(res), "1") == 0)
+        metrics_key_touched();
+    PQclear(res);
+}
+
 /* Looks the key up; fills the caller into *out when found and the hash
  * matches, otherwise the verdict. Returns 0 when found. */
 static int auth__check_key(const char *key, struct auth_verdict *out)
@@ -112,11 +139,19 @@ static int auth__check_key(const char *key, struct auth_verdict *out)
         auth__unauthorized(out, AUTH_REASON_UNKNOWN);
         return -1;
     }
+    if (PQgetvalue(res, 0, 4)[0] == 't') {
+        PQclear(res);
+        auth__unauthorized(out, AUTH_REASON_EXPIRED);
+        return -1;
+    }
     snprintf(out->key_id, sizeof(out->key_id), "%s", PQgetvalue(res, 0, 0));
+    bool touch = PQgetvalue(res, 0, 5)[0] == 't';
     snprintf(out->doctor_id, sizeof(out->doctor_id), "%s",
              PQgetvalue(res, 0, 2));
     out->role = auth_role_from_name(PQgetvalue(res, 0, 1));
     PQclear(res);
+    if (touch)
+        auth__touch(c, out->key_id);
     return 0;
 }
 

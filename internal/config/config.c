@@ -82,6 +82,20 @@ static int config__secret(struct config *cfg, const struct config__setting *s,
     return config__string(cfg, s, value);
 }
 
+/* Base64 of exactly 32 bytes (a key); kept as the text. */
+static int config__key32(struct config *cfg, const struct config__setting *s,
+                         const char *value)
+{
+    unsigned char buf[64];
+    size_t len = strlen(value);
+
+    if (len != 44 || value[43] != '=' || value[42] == '=' ||
+        EVP_DecodeBlock(buf, (const unsigned char *)value, 44) != 33)
+        return 1;
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return config__string(cfg, s, value);
+}
+
 static int config__unsigned(struct config *cfg, const struct config__setting *s,
                             const char *value)
 {
@@ -487,6 +501,51 @@ static const struct config__setting config__settings[] = {
      .def = "3600",
      .help = "Seconds between refreshes of the term statistics /related "
              "weighs words by."},
+    /* Privacy (issue 15). */
+    {.name = "CONTACT_KEY",
+     .parse = config__key32,
+     .field = CONFIG__FIELD(contact_key),
+     .accepts = "base64 of 32 random bytes (openssl rand -base64 32)",
+     .shown = "unset (contact e-mails are refused)",
+     .help = "Encrypts contact e-mails at rest (AES-256-GCM). Without it a "
+             "question with contact_email gets a 422, and serve refuses to "
+             "start while any contact is stored."},
+    {.name = "CONTACT_KEY_PREVIOUS",
+     .parse = config__key32,
+     .field = CONFIG__FIELD(contact_key_previous),
+     .accepts = "base64 of 32 bytes",
+     .shown = "unset",
+     .help = "The key before CONTACT_KEY, while `medqa contacts rekey` "
+             "re-encrypts what it sealed."},
+    {.name = "CONTACT_RETENTION_DAYS",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(contact_retention_days),
+     .lo = 1,
+     .hi = 36500,
+     .unit = "days",
+     .def = "90",
+     .help = "Days a contact e-mail is kept before the expiry worker "
+             "deletes it."},
+    {.name = "CONTACT_SWEEP_INTERVAL",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(contact_sweep_s),
+     .lo = 0,
+     .hi = 86400,
+     .unit = "seconds",
+     .zero = "never",
+     .def = "3600",
+     .help = "Seconds between the expiry worker's sweeps of contact "
+             "e-mails older than CONTACT_RETENTION_DAYS."},
+    {.name = "AUDIT_RETENTION_DAYS",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(audit_retention_days),
+     .lo = 1,
+     .hi = 36500,
+     .unit = "days",
+     .def = "2555",
+     .help = "Days an audit record is kept; `medqa audit prune` (a "
+             "privileged maintenance command, never the service) deletes "
+             "older ones."},
     {.name = "RATE_LIMIT_ANON",
      .parse = config__rate,
      .field = CONFIG__FIELD(rate_anon),
@@ -800,6 +859,8 @@ void config_cleanup(struct config *cfg)
     free(cfg->host);
     free(cfg->spec_file);
     free(cfg->cursor_secret);
+    free(cfg->contact_key);
+    free(cfg->contact_key_previous);
     free(cfg->public_base_url);
     /* content */
     free(cfg->public_web_url);

@@ -55,6 +55,11 @@ const char *hx_if_match(const struct request *r, char *buf, size_t len);
 int hx_reply_get_one(struct request *r, const struct db_statement *st,
                      const char *const *params, const char *missing);
 
+/* Replies to a GET that found no visible question (or reply, when
+ * `reply`) with the path's id: 410 when it was erased (erasure.c), else
+ * 404 with `missing` as detail. */
+int hx_reply_missing(struct request *r, bool reply, const char *missing);
+
 /* Runs a write statement (not retried) whose one row is the new
  * representation, and replies 200 with it (PATCH). */
 int hx_reply_write_one(struct request *r, const struct db_statement *st,

@@ -203,8 +203,7 @@ static int embed__load_or_reply(struct request *r, const char *id,
     if (PQntuples(*res) == 0) {
         PQclear(*res);
         *res = NULL;
-        return request_problem(r, PROBLEM_NOT_FOUND, 0,
-                               "No question with that id.", NULL);
+        return hx_reply_missing(r, false, "No question with that id.");
     }
     return REPLY_NONE;
 }

@@ -11,6 +11,7 @@
 #include "medqa/auth.h"
 #include "medqa/base.h"
 #include "medqa/config.h"
+#include "medqa/contacts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@
     "CASE WHEN q.deleted_at IS NULL THEN "                                     \
     "mq_related(q.id, NULL, NULL, 4, $1)::text END"
 #define QG_VISIBLE " AND q.deleted_at IS NULL"
+/* Editors see hidden questions, never an erased one's tombstone. */
+#define QG_KEPT " AND q.erased_at IS NULL"
 #define QG(name, replies, related, visible)                                    \
     {                                                                          \
         name,                                                                  \
@@ -85,17 +88,32 @@ const struct db_statement questions_statements[] = {
     QG("question_get_p", QG_REPLIES, "NULL::text", QG_VISIBLE),
     QG("question_get_l", "NULL::text", QG_RELATED, QG_VISIBLE),
     QG("question_get_pl", QG_REPLIES, QG_RELATED, QG_VISIBLE),
-    QG("question_get_e", "NULL::text", "NULL::text", ""),
-    QG("question_get_pe", QG_REPLIES, "NULL::text", ""),
-    QG("question_get_le", "NULL::text", QG_RELATED, ""),
-    QG("question_get_ple", QG_REPLIES, QG_RELATED, ""),
+    QG("question_get_e", "NULL::text", "NULL::text", QG_KEPT),
+    QG("question_get_pe", QG_REPLIES, "NULL::text", QG_KEPT),
+    QG("question_get_le", "NULL::text", QG_RELATED, QG_KEPT),
+    QG("question_get_ple", QG_REPLIES, QG_RELATED, QG_KEPT),
+    /* Each write's audit record is the statement's last column (see
+     * sql/privacy.sql): request id and key id are its last parameters. */
+    /* The contact e-mail never reaches SQL in the clear: the body goes
+     * in without it, and mq_contact_put stores what contacts_seal()
+     * sealed ($5/$6, $7/$8). */
     {"question_create",
-     "SELECT j::text, j->>'id' FROM mq_create_question($1::jsonb, $2) AS j", 2},
+     "SELECT j::text, j->>'id', mq_audit($3, $4, 'question.create', "
+     "j->>'id', mq__audit_fields($1::jsonb), NULL), "
+     "mq_contact_put((j->>'id')::uuid, true, $5, $6) "
+     "FROM mq_create_question($1::jsonb - 'contact_email', $2) AS j",
+     6},
     {"question_patch",
-     "SELECT j::text FROM mq_patch_question($1::uuid, $2::jsonb, "
+     "SELECT j::text, mq_audit($5, $6, 'question.patch', $1::text, "
+     "mq__audit_fields($2::jsonb), NULL), "
+     "mq_contact_put($1::uuid, $2::jsonb ? 'contact_email', $7, $8) "
+     "FROM mq_patch_question($1::uuid, $2::jsonb - 'contact_email', "
      "$3::text[], $4) AS j",
+     8},
+    {"question_delete",
+     "SELECT mq_audit($2, $3, 'question.hide', $1::text, '{}', $4) "
+     "FROM mq_delete_question($1::uuid) AS d",
      4},
-    {"question_delete", "SELECT mq_delete_question($1::uuid)", 1},
 };
 const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
@@ -151,8 +169,7 @@ int handle_get_question(struct request *r)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return request_problem(r, PROBLEM_NOT_FOUND, 0,
-                               "No question with that id.", NULL);
+        return hx_reply_missing(r, false, "No question with that id.");
     }
     if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
         return request_reply_pg(r, 200, res);
@@ -315,9 +332,42 @@ int handle_list_questions(struct request *r)
     return page_reply(r, &pg, &b);
 }
 
+/* Seals the body's contact_email, when it has one, into `hex` and
+ * *key_id (both NULL-able parameters: NULL when absent or null).
+ * REPLY_QUEUED after a 422 when contact collection is not configured. */
+static int questions__contact_or_reply(struct request *r, char *hex,
+                                       const char **sealed, const char **key_id)
+{
+    const char *email =
+        json_string_value(json_object_get(r->body, "contact_email"));
+
+    *sealed = *key_id = NULL;
+    if (email == NULL)
+        return REPLY_NONE;
+    if (!contacts_configured())
+        return request_problem(
+            r, PROBLEM_CONTACT_DISABLED, 0,
+            "Contact collection is not configured on this server "
+            "(CONTACT_KEY is unset): send the question without "
+            "contact_email.",
+            json_pack("[{s:s, s:s}]", "pointer", "/contact_email", "detail",
+                      "contact collection is not configured"));
+    if (contacts_seal(email, hex, key_id) != 0)
+        return hx_reply_internal(r, "contact e-mail could not be sealed");
+    *sealed = hex;
+    return REPLY_NONE;
+}
+
 int handle_create_question(struct request *r)
 {
-    const char *params[2] = {r->raw_body, r->cfg->public_base_url};
+    char hex[CONTACTS_SEALED_HEX];
+    const char *sealed, *kid;
+
+    if (questions__contact_or_reply(r, hex, &sealed, &kid) == REPLY_QUEUED)
+        return REPLY_QUEUED;
+    const char *params[6] = {r->raw_body,   r->cfg->public_base_url,
+                             r->request_id, r->key_id,
+                             sealed,        kid};
 
     return hx_reply_create(r, &questions_statements[QG_COUNT], params,
                            "/questions/", 1);
@@ -326,16 +376,29 @@ int handle_create_question(struct request *r)
 int handle_patch_question(struct request *r)
 {
     char tags[1200];
-    const char *params[4] = {request_param_str(r, "id"), r->raw_body,
+    char hex[CONTACTS_SEALED_HEX];
+    const char *sealed, *kid;
+
+    if (questions__contact_or_reply(r, hex, &sealed, &kid) == REPLY_QUEUED)
+        return REPLY_QUEUED;
+    const char *params[8] = {request_param_str(r, "id"),
+                             r->raw_body,
                              hx_if_match(r, tags, sizeof(tags)),
-                             r->cfg->public_base_url};
+                             r->cfg->public_base_url,
+                             r->request_id,
+                             r->key_id,
+                             sealed,
+                             kid};
 
     return hx_reply_write_one(r, &questions_statements[QG_COUNT + 1], params);
 }
 
 int handle_delete_question(struct request *r)
 {
-    const char *params[1] = {request_param_str(r, "id")};
+    /* The optional body's reason code, for the audit log. */
+    const char *params[4] = {
+        request_param_str(r, "id"), r->request_id, r->key_id,
+        json_string_value(json_object_get(r->body, "reason"))};
 
     return hx_reply_write_none(r, &questions_statements[QG_COUNT + 2], params);
 }

@@ -17,14 +17,19 @@ const struct db_statement replies_statements[] = {
      "AND q.deleted_at IS NULL",
      1},
     {"reply_create",
-     "SELECT j::text, j->>'id' FROM mq_create_reply($1::uuid, $2, $3, "
-     "$4::uuid) AS j",
-     4},
+     "SELECT j::text, j->>'id', mq_audit($6, $7, 'reply.create', j->>'id', "
+     "mq__audit_fields($5::jsonb), NULL) FROM mq_create_reply($1::uuid, $2, "
+     "$3, $4::uuid) AS j",
+     7},
     {"reply_patch",
-     "SELECT j::text FROM mq_patch_reply($1::uuid, $2::jsonb, $3::text[], "
-     "$4::uuid) AS j",
-     4},
-    {"reply_delete", "SELECT mq_delete_reply($1::uuid, $2::uuid)", 2},
+     "SELECT j::text, mq_audit($5, $6, 'reply.patch', $1::text, "
+     "mq__audit_fields($2::jsonb), NULL) FROM mq_patch_reply($1::uuid, "
+     "$2::jsonb, $3::text[], $4::uuid) AS j",
+     6},
+    {"reply_delete",
+     "SELECT mq_audit($3, $4, 'reply.hide', $1::text, '{}', $5) "
+     "FROM mq_delete_reply($1::uuid, $2::uuid) AS d",
+     5},
 };
 const size_t replies_nstatements = ARRAY_SIZE(replies_statements);
 
@@ -112,9 +117,16 @@ int handle_list_replies(struct request *r)
 int handle_get_reply(struct request *r)
 {
     const char *params[1] = {request_param_str(r, "id")};
+    PGresult *res = NULL;
 
-    return hx_reply_get_one(r, &replies_statements[0], params,
-                            "No reply with that id.");
+    if (hx_query_or_reply(r, &replies_statements[0], params, true, &res) ==
+        REPLY_QUEUED)
+        return REPLY_QUEUED;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return hx_reply_missing(r, true, "No reply with that id.");
+    }
+    return request_reply_pg(r, 200, res);
 }
 
 int handle_create_reply(struct request *r)
@@ -139,23 +151,35 @@ int handle_create_reply(struct request *r)
                                    NULL);
         kind = "editorial";
     }
-    const char *params[4] = {request_param_str(r, "id"), kind, body, doctor};
+    const char *params[7] = {request_param_str(r, "id"),
+                             kind,
+                             body,
+                             doctor,
+                             r->raw_body,
+                             r->request_id,
+                             r->key_id};
     return hx_reply_create(r, &replies_statements[1], params, "/replies/", 1);
 }
 
 int handle_patch_reply(struct request *r)
 {
     char tags[1200];
-    const char *params[4] = {request_param_str(r, "id"), r->raw_body,
+    const char *params[6] = {request_param_str(r, "id"),
+                             r->raw_body,
                              hx_if_match(r, tags, sizeof(tags)),
-                             replies__actor(r)};
+                             replies__actor(r),
+                             r->request_id,
+                             r->key_id};
 
     return hx_reply_write_one(r, &replies_statements[2], params);
 }
 
 int handle_delete_reply(struct request *r)
 {
-    const char *params[2] = {request_param_str(r, "id"), replies__actor(r)};
+    /* The optional body's reason code, for the audit log. */
+    const char *params[5] = {
+        request_param_str(r, "id"), replies__actor(r), r->request_id, r->key_id,
+        json_string_value(json_object_get(r->body, "reason"))};
 
     return hx_reply_write_none(r, &replies_statements[3], params);
 }

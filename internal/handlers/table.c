@@ -4,6 +4,7 @@
 
 #include "medqa/auth.h"
 #include "medqa/base.h"
+#include "medqa/contacts.h"
 #include "medqa/db.h"
 #include "medqa/handlers.h"
 #include "medqa/related.h"
@@ -42,6 +43,9 @@ static const struct {
     {"listDoctors", handle_list_doctors},
     {"getDoctor", handle_get_doctor},
     {"listChanges", handle_list_changes},
+    {"listAudit", handle_list_audit},
+    {"eraseQuestion", handle_erase_question},
+    {"eraseReply", handle_erase_reply},
     {"getRelated", handle_get_related},
     {"getMetrics", handle_get_metrics},
     {"getDocs", handle_get_docs},
@@ -106,6 +110,8 @@ static const struct {
     {replies_statements, &replies_nstatements},
     {topics_statements, &topics_nstatements},
     {doctors_statements, &doctors_nstatements},
+    {erasure_statements, &erasure_nstatements},
+    {contacts_statements, &contacts_nstatements},
     {related_get_statements, &related_get_nstatements},
     {embed_statements, &embed_nstatements}, /* content (issue 14) */
     {jsonld_statements, &jsonld_nstatements},

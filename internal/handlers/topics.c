@@ -13,10 +13,19 @@ const struct db_statement topics_statements[] = {
      "WHERE t.slug = $1 AND t.deleted_at IS NULL",
      1},
     {"topic_create",
-     "SELECT j::text, j->>'slug' FROM mq_create_topic($1::jsonb) AS j", 1},
+     "SELECT j::text, j->>'slug', mq_audit($2, $3, 'topic.create', "
+     "j->>'slug', mq__audit_fields($1::jsonb), NULL) "
+     "FROM mq_create_topic($1::jsonb) AS j",
+     3},
     {"topic_patch",
-     "SELECT j::text FROM mq_patch_topic($1, $2::jsonb, $3::text[]) AS j", 3},
-    {"topic_delete", "SELECT mq_delete_topic($1)", 1},
+     "SELECT j::text, mq_audit($4, $5, 'topic.patch', $1, "
+     "mq__audit_fields($2::jsonb), NULL) "
+     "FROM mq_patch_topic($1, $2::jsonb, $3::text[]) AS j",
+     5},
+    {"topic_delete",
+     "SELECT mq_audit($2, $3, 'topic.hide', $1, '{}', NULL) "
+     "FROM mq_delete_topic($1) AS d",
+     3},
 };
 const size_t topics_nstatements = ARRAY_SIZE(topics_statements);
 
@@ -66,7 +75,7 @@ int handle_get_topic(struct request *r)
 
 int handle_create_topic(struct request *r)
 {
-    const char *params[1] = {r->raw_body};
+    const char *params[3] = {r->raw_body, r->request_id, r->key_id};
 
     return hx_reply_create(r, &topics_statements[1], params, "/topics/", 1);
 }
@@ -74,15 +83,17 @@ int handle_create_topic(struct request *r)
 int handle_patch_topic(struct request *r)
 {
     char tags[1200];
-    const char *params[3] = {request_param_str(r, "slug"), r->raw_body,
-                             hx_if_match(r, tags, sizeof(tags))};
+    const char *params[5] = {request_param_str(r, "slug"), r->raw_body,
+                             hx_if_match(r, tags, sizeof(tags)), r->request_id,
+                             r->key_id};
 
     return hx_reply_write_one(r, &topics_statements[2], params);
 }
 
 int handle_delete_topic(struct request *r)
 {
-    const char *params[1] = {request_param_str(r, "slug")};
+    const char *params[3] = {request_param_str(r, "slug"), r->request_id,
+                             r->key_id};
 
     return hx_reply_write_none(r, &topics_statements[3], params);
 }

@@ -142,6 +142,12 @@ static int server__auth_reply(struct request *r, const struct auth_verdict *v)
     case AUTH_REASON_UNKNOWN:
         detail = "The API key is unknown or revoked.";
         break;
+    case AUTH_REASON_EXPIRED:
+        request_add_header(r, "WWW-Authenticate",
+                           "Bearer realm=\"medqa\", error=\"invalid_token\"");
+        return request_problem(r, PROBLEM_KEY_EXPIRED, 0,
+                               "The API key has expired; ask for a new one.",
+                               NULL);
     default: detail = "This operation needs an API key."; break;
     }
     request_add_header(r, "WWW-Authenticate", "Bearer realm=\"medqa\"");

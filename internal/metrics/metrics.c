@@ -26,6 +26,7 @@ static atomic_int metrics__in_flight;
 static atomic_ullong metrics__wh_attempts[METRICS_WH__COUNT];
 static atomic_llong metrics__wh_depth;
 static _Atomic double metrics__wh_oldest_s;
+static atomic_ullong metrics__key_touches;
 
 int metrics_init(const struct spec *s)
 {
@@ -106,6 +107,11 @@ static void metrics__render_webhooks(FILE *f)
             atomic_load(&metrics__wh_oldest_s));
 }
 
+void metrics_key_touched(void)
+{
+    atomic_fetch_add_explicit(&metrics__key_touches, 1, memory_order_relaxed);
+}
+
 int metrics_render(const struct spec *s, char **out, size_t *len)
 {
     char *buf = NULL;
@@ -163,6 +169,12 @@ int metrics_render(const struct spec *s, char **out, size_t *len)
             "medqa_http_requests_in_flight %d\n",
             atomic_load(&metrics__in_flight));
     metrics__render_webhooks(f);
+    fprintf(f,
+            "# HELP medqa_api_key_last_used_writes_total Writes of an API "
+            "key's last_used_at (at most one a minute per key).\n"
+            "# TYPE medqa_api_key_last_used_writes_total counter\n"
+            "medqa_api_key_last_used_writes_total %llu\n",
+            atomic_load(&metrics__key_touches));
     if (fclose(f) != 0) {
         free(buf);
         return -1;

@@ -42,6 +42,10 @@ static const struct problem_info problem__table[] = {
     [PROBLEM_WEBHOOKS_NOT_CONFIGURED] = {503, "webhooks-not-configured",
                                          "Service Unavailable"},
     [PROBLEM_NOT_IMPLEMENTED] = {501, "not-implemented", "Not Implemented"},
+    [PROBLEM_KEY_EXPIRED] = {401, "key-expired", "Unauthorized"},
+    [PROBLEM_GONE] = {410, "gone", "Gone"},
+    [PROBLEM_CONTACT_DISABLED] = {422, "contact-collection-disabled",
+                                  "Unprocessable Content"},
 };
 
 _Static_assert(ARRAY_SIZE(problem__table) == PROBLEM__COUNT,
@@ -70,6 +74,7 @@ enum problem_kind problem_for_status(unsigned status)
     case 403: return PROBLEM_FORBIDDEN;
     case 404: return PROBLEM_NOT_FOUND;
     case 409: return PROBLEM_CONFLICT;
+    case 410: return PROBLEM_GONE;
     case 412: return PROBLEM_PRECONDITION;
     case 422: return PROBLEM_UNKNOWN_REFERENCE;
     default: return PROBLEM_INVALID;

@@ -75,6 +75,30 @@ test('API1: a hidden question is not reachable by id, list, replies or related',
   }), 404);
 });
 
+test('API1: an erased question answers 410 to every role; a replayed erasure changes nothing and is not audited twice', async () => {
+  const q = await createQuestion(m.base, keys.app);
+  const erase = (k) => req(m.base, `/questions/${q.id}/erasure`, { method: 'POST', headers: auth(k), json: { reason: 'legal-obligation' } });
+  for (const k of [keys.partner, keys.app, keys.doctor]) assertProblem(await erase(k), 403);
+  assert.equal((await erase(keys.editor)).status, 204);
+  const audited = () => psql(m.db, `SELECT count(*) FROM audit WHERE action = 'question.erase' AND target_id = '${q.id}'`);
+  assert.equal(audited(), '1');
+  for (let i = 0; i < 3; i++) assert.equal((await erase(keys.editor)).status, 204);
+  assert.equal(audited(), '1');
+  for (const k of [undefined, keys.partner, keys.app, keys.doctor, keys.editor]) {
+    const h = k ? auth(k) : {};
+    assertProblem(await req(m.base, `/questions/${q.id}`, { headers: h }), 410);
+  }
+  // Not revived by a patch, nor erasable under another id's guise.
+  assertProblem(await req(m.base, `/questions/${q.id}`, { method: 'PATCH', headers: auth(keys.editor), json: { title: 'Back' } }), 404);
+  assertProblem(await req(m.base, `/questions/${q.id}%00/erasure`, { method: 'POST', headers: auth(keys.editor), json: { reason: 'other' } }), 400);
+});
+
+test('API1: the audit log is for editors only', async () => {
+  assertProblem(await req(m.base, '/audit'), 401);
+  for (const k of [keys.partner, keys.app, keys.doctor]) assertProblem(await req(m.base, '/audit', { headers: auth(k) }), 403);
+  assert.equal((await req(m.base, '/audit', { headers: auth(keys.editor) })).status, 200);
+});
+
 // ---- API2 -------------------------------------------------------------------
 
 test('API2: writes without a key are 401 with a Bearer challenge', async () => {
@@ -305,6 +329,9 @@ const WRITES = [
   ['listWebhookDeliveries', 'GET', `/webhooks/${NO_SUCH_ID}/deliveries`, ['partner', 'editor']],
   ['redeliverWebhookDelivery', 'POST', `/webhooks/${NO_SUCH_ID}/deliveries/${NO_SUCH_ID}/redeliver`, ['partner', 'editor']],
   ['replayWebhook', 'POST', `/webhooks/${NO_SUCH_ID}/replay?since=2026-01-01T00:00:00Z`, ['partner', 'editor']],
+  ['listAudit', 'GET', '/audit', ['editor']],
+  ['eraseQuestion', 'POST', `/questions/${NO_SUCH_ID}/erasure`, ['editor'], { reason: 'other' }],
+  ['eraseReply', 'POST', `/replies/${NO_SUCH_ID}/erasure`, ['editor'], { reason: 'other' }],
 ];
 
 test('API5: the role matrix of the spec is the designed one', () => {

@@ -402,7 +402,8 @@ test('createQuestion: contact_email is accepted and stored but never returned', 
   assert.equal(r.status, 201, r.text);
   assert.equal('contact_email' in r.body, false);
   assert.ok(!r.text.includes(email));
-  assert.equal(psql(db, `SELECT email FROM question_contacts WHERE question_id = '${r.body.id}'`), email);
+  // Stored sealed (AES-256-GCM), never in the clear (issue 15).
+  assert.equal(psql(db, `SELECT (email IS NULL AND ciphertext IS NOT NULL)::text FROM question_contacts WHERE question_id = '${r.body.id}'`), 'true');
   for (const path of [`/questions/${r.body.id}`, `/questions/${r.body.id}?include=replies`,
     '/questions?limit=100', `/questions?q=eyelid&limit=100`]) {
     const g = await req(m.base, path, { headers: auth(editor) });
@@ -603,7 +604,12 @@ test('patchQuestion: contact_email can be replaced and removed, and is never ret
   const a = await patch(q.id, { contact_email: 'second@example.org' });
   assert.equal(a.status, 200, a.text);
   assert.ok(!a.text.includes('second@example.org') && !a.text.includes('contact_email'));
-  assert.equal(psql(db, `SELECT email FROM question_contacts WHERE question_id = '${q.id}'`), 'second@example.org');
+  // Sealed again (issue 15): `medqa contacts show` opens it (privacy suite).
+  const sealed = () => psql(db, `SELECT encode(ciphertext, 'hex') FROM question_contacts WHERE question_id = '${q.id}' AND email IS NULL`);
+  const first = sealed();
+  assert.match(first, /^[0-9a-f]+$/);
+  assert.equal((await patch(q.id, { contact_email: 'third@example.org' })).status, 200);
+  assert.notEqual(sealed(), first);
   const b = await patch(q.id, { contact_email: null });
   assert.equal(b.status, 200, b.text);
   assert.equal(psql(db, `SELECT count(*) FROM question_contacts WHERE question_id = '${q.id}'`), '0');

@@ -66,13 +66,14 @@ export async function createKey(db, role, { doctor, name } = {}) {
   return key;
 }
 
-/** `medqa keys list` parsed into [{id, role, status, doctor, created, name}]. */
+/** `medqa keys list` parsed into [{id, role, status, doctor, created,
+ * expires, lastUsed, revoked, name}] ('-' for an unset time). */
 export async function listKeys(db) {
   const r = await runMedqa(['keys', 'list'], { DATABASE_URL: dbUrl(db) });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim().split('\n').slice(1).map((l) => {
-    const [id, role, status, doctor, created, ...name] = l.trim().split(/\s+/);
-    return { id, role, status, doctor, created, name: name.join(' ') };
+    const [id, role, status, doctor, created, expires, lastUsed, revoked, ...name] = l.trim().split(/\s+/);
+    return { id, role, status, doctor, created, expires, lastUsed, revoked, name: name.join(' ') };
   });
 }
 

@@ -17,6 +17,10 @@ export const TMP = process.env.MEDQA_TMP || '/tmp';
 /** scripts/pg.sh, found from here so a suite runs from any directory. */
 export const PG_SH = fileURLToPath(new URL('../../../scripts/pg.sh', import.meta.url));
 
+/** The CONTACT_KEY medqa serves with in the suites (contact e-mails are
+ * refused without one); a suite passes CONTACT_KEY: '' to run without. */
+export const TEST_CONTACT_KEY = Buffer.alloc(32, 7).toString('base64');
+
 export function dbUrl(name, sock = PG_SOCK, port = PG_PORT) {
   return `postgresql:///${name}?host=${sock}&port=${port}&user=medqa`;
 }
@@ -66,6 +70,7 @@ export async function startMedqa({ db, env = {}, url } = {}) {
       WORKERS: '2',
       LOG_LEVEL: 'info',
       CURSOR_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
+      CONTACT_KEY: TEST_CONTACT_KEY,
       ...env,
     },
   });
