@@ -7,6 +7,7 @@
  * administrator granted SET on that parameter, may set it: so pruning
  * needs such a role in DATABASE_URL, which the service's own role should
  * not be. The prune itself is recorded in the log it prunes. */
+#include "cli_internal.h"
 #include "medqa/cli.h"
 #include "medqa/config.h"
 #include "medqa/db.h"
@@ -78,19 +79,11 @@ out:
 
 int cli_audit(int argc, char **argv, const struct config *cfg)
 {
-    char err[512];
-
     if (argc != 1 || strcmp(argv[0], "prune") != 0)
         return audit__usage();
-    if (cfg->database_url == NULL) {
-        fprintf(stderr, "medqa: DATABASE_URL: not set\n");
+    PGconn *pg = cli_connect(cfg);
+    if (pg == NULL)
         return 1;
-    }
-    PGconn *pg = db_connect_direct(cfg->database_url, err, sizeof(err));
-    if (pg == NULL) {
-        fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
-        return 1;
-    }
     int rc = audit__prune(pg, cfg->audit_retention_days);
     PQfinish(pg);
     return rc;

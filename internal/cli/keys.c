@@ -1,6 +1,7 @@
 /* cli/keys — create, list, rotate and revoke API keys from the command
  * line. A new key is printed once, as the last line, and never stored. */
 #include "medqa/auth.h"
+#include "cli_internal.h"
 #include "medqa/cli.h"
 #include "medqa/config.h"
 #include "medqa/db.h"
@@ -268,20 +269,13 @@ static int keys__revoke(PGconn *pg, const char *id)
 
 int cli_keys(int argc, char **argv, const struct config *cfg)
 {
-    char err[512];
     int rc;
 
     if (argc < 1)
         return keys__usage();
-    if (cfg->database_url == NULL) {
-        fprintf(stderr, "medqa: DATABASE_URL: not set\n");
+    PGconn *pg = cli_connect(cfg);
+    if (pg == NULL)
         return 1;
-    }
-    PGconn *pg = db_connect_direct(cfg->database_url, err, sizeof(err));
-    if (pg == NULL) {
-        fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
-        return 1;
-    }
     if (strcmp(argv[0], "create") == 0)
         rc = keys__create(pg, argc - 1, argv + 1);
     else if (strcmp(argv[0], "list") == 0 && argc == 1)

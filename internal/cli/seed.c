@@ -1,4 +1,5 @@
 /* cli/seed — `medqa seed --demo` and `medqa seed --synthetic N [--seed S]`. */
+#include "cli_internal.h"
 #include "medqa/cli.h"
 #include "medqa/config.h"
 #include "medqa/db.h"
@@ -67,15 +68,9 @@ int cli_seed(int argc, char **argv, const struct config *cfg)
     }
     if (demo == (n > 0))
         return seed__usage();
-    if (cfg->database_url == NULL) {
-        fprintf(stderr, "medqa: DATABASE_URL: not set\n");
+    PGconn *pg = cli_connect(cfg);
+    if (pg == NULL)
         return 1;
-    }
-    PGconn *pg = db_connect_direct(cfg->database_url, err, sizeof(err));
-    if (pg == NULL) {
-        fprintf(stderr, "medqa: cannot connect to the database: %s\n", err);
-        return 1;
-    }
     if (demo) {
         rc = seed_demo(pg, err, sizeof(err));
     } else {
