@@ -34,7 +34,7 @@ static void main__usage(FILE *f)
                "  keys list             list API keys (never the secrets)\n"
                "  keys revoke ID        revoke an API key\n"
                "  seed --demo           load the demo questions (idempotent)\n"
-               "  seed --synthetic N [--seed S]\n"
+               "  seed --synthetic N [--seed S] [--labels FILE]\n"
                "                        generate N plausible questions (COPY)\n"
                "  --help                show this text\n"
                "  --version             print the version\n"
