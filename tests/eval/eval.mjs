@@ -129,7 +129,7 @@ function loadSql() {
     out.push(`INSERT INTO topics (id, slug, name, department_slug) VALUES (${lit(topicId.get(t.slug))}, ${lit(t.slug)}, ${lit(t.name)}, ${lit(t.department)}) ON CONFLICT (slug) DO NOTHING;`);
   }
   const t0 = Date.parse('2023-01-02T08:00:00Z');
-  ds.questions.forEach((q, i) => {
+  cur.questions.forEach((q, i) => {
     const id = uuidOf('question', q.key);
     const asked = new Date(t0 + i * 86400000 * 3 + (i % 7) * 3600000).toISOString();
     out.push(`INSERT INTO questions (id, title, body, language, asker_name, asker_age_band, asker_gender, department_slug, asked_at, updated_at) VALUES (${lit(id)}, ${lit(q.title)}, ${lit(q.body)}, ${lit(q.language)}, ${lit(`Asker ${i + 1}`)}, ${lit(AGE[i % AGE.length])}, ${lit(GENDER[i % GENDER.length])}, ${lit(q.department)}, ${lit(asked)}, ${lit(asked)});`);
@@ -224,6 +224,20 @@ for (const q of ds.questions) {
   clusterOfId.set(id, q.cluster);
 }
 const clustered = ds.questions.filter((q) => q.cluster);
+// The items a run loads and asks: the whole set, or (v1) the 128
+// questions, 48 drafts and 32 searches of the set's first version, whose
+// figures the floors of the first version guard (items with "added": 2
+// came with issue 16).
+const SETS = {
+  all: { questions: ds.questions, clustered, drafts: ds.drafts, searches: ds.searches },
+  v1: {
+    questions: ds.questions.filter((q) => !q.added),
+    clustered: clustered.filter((q) => !q.added),
+    drafts: ds.drafts.filter((d) => !d.added),
+    searches: ds.searches.filter((x) => !x.added),
+  },
+};
+let cur = SETS.all;
 const langOfCluster = new Map((ds.clusters || []).map((c) => [c.id, c.language]));
 for (const q of clustered) if (!langOfCluster.has(q.cluster)) langOfCluster.set(q.cluster, q.language);
 
@@ -306,13 +320,13 @@ async function evalMedqa(base) {
   const res = { related: null, ndcg: null, drafts: null, search: null, per: { related: [], drafts: [], search: [] } };
 
   // Is /related there? 404/405 (or 501) on a question that exists means no.
-  const probe = await req(base, `/related?question_id=${qId.get(clustered[0].key)}&limit=4`);
+  const probe = await req(base, `/related?question_id=${qId.get(cur.clustered[0].key)}&limit=4`);
   const available = ![404, 405, 501].includes(probe.status);
 
   if (available) {
     const rel = [];
     const nd = [];
-    for (const q of clustered) {
+    for (const q of cur.clustered) {
       const id = qId.get(q.key);
       const r = await req(base, `/related?question_id=${id}&limit=4`);
       let ids = [];
@@ -327,7 +341,7 @@ async function evalMedqa(base) {
     res.ndcg = split(nd);
 
     const dr = [];
-    for (const [i, d] of ds.drafts.entries()) {
+    for (const [i, d] of cur.drafts.entries()) {
       const qs = new URLSearchParams({ text: d.text, limit: '3' });
       if (d.department) qs.set('department', d.department);
       const r = await req(base, `/related?${qs}`);
@@ -344,7 +358,7 @@ async function evalMedqa(base) {
   }
 
   const se = [];
-  for (const s of ds.searches) {
+  for (const s of cur.searches) {
     const qs = new URLSearchParams({ q: s.q, sort: 'relevance', limit: '10' });
     const r = await req(base, `/questions?${qs}`);
     let ids = [];
@@ -360,21 +374,21 @@ async function evalMedqa(base) {
 
 function evalBaseline(db) {
   const res = { per: { related: [], drafts: [], search: [] } };
-  const relTop = baselineTopK(db, clustered.map((q) => ({ text: q.title, exclude: qId.get(q.key) })), 4);
-  res.related = split(clustered.map((q, i) => {
+  const relTop = baselineTopK(db, cur.clustered.map((q) => ({ text: q.title, exclude: qId.get(q.key) })), 4);
+  res.related = split(cur.clustered.map((q, i) => {
     const v = precisionAt(relTop[i], q.cluster, qId.get(q.key), 4);
     res.per.related.push({ key: q.key, cluster: q.cluster, v, got: relTop[i].map(nameOf) });
     return { lang: q.language, v };
   }));
-  res.ndcg = split(clustered.map((q, i) => ({ lang: q.language, v: ndcgAt(relTop[i], q.cluster, qId.get(q.key), 4) })));
-  const drTop = baselineTopK(db, ds.drafts.map((d) => ({ text: d.text })), 3);
-  res.drafts = split(ds.drafts.map((d, i) => {
+  res.ndcg = split(cur.clustered.map((q, i) => ({ lang: q.language, v: ndcgAt(relTop[i], q.cluster, qId.get(q.key), 4) })));
+  const drTop = baselineTopK(db, cur.drafts.map((d) => ({ text: d.text })), 3);
+  res.drafts = split(cur.drafts.map((d, i) => {
     const v = hitAt(drTop[i], d.cluster, 3);
     res.per.drafts.push({ draft: i, cluster: d.cluster, hard: !!d.hard, v, got: drTop[i].map(nameOf) });
     return { lang: d.language || langOfCluster.get(d.cluster), hard: !!d.hard, v };
   }));
-  const seTop = baselineTopK(db, ds.searches.map((s) => ({ text: s.q })), 10);
-  res.search = split(ds.searches.map((s, i) => {
+  const seTop = baselineTopK(db, cur.searches.map((s) => ({ text: s.q })), 10);
+  res.search = split(cur.searches.map((s, i) => {
     const v = reciprocalRank(seTop[i], s.cluster, 10);
     res.per.search.push({ q: s.q, cluster: s.cluster, v, got: seTop[i].map(nameOf) });
     return { lang: s.language || langOfCluster.get(s.cluster), v };
@@ -407,8 +421,8 @@ const ROWS = [
 function table(cols) {
   const rows = ROWS.map(([label, key, part]) => [label,
     ...cols.map(([, r]) => (r && r[key] ? fmt(r[key][part]) : 'n/a')),
-    String(cols[0][1][key] ? cols[0][1][key].n[part] : '')]);
-  const head = ['metric', ...cols.map(([h]) => h), 'n'];
+    String(cols[2][1][key] ? cols[2][1][key].n[part] : '')]);
+  const head = ['metric', ...cols.map(([h]) => h), 'n (all)'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
   return [line(head), '|' + w.map((x, i) => (i === 0 ? ':' : '') + '-'.repeat(x + 1) + (i === 0 ? '' : ':')).join('|') + '|',
@@ -424,17 +438,36 @@ function perCluster(res, key) {
   return [...by.entries()].map(([c, vs]) => `${c}=${mean(vs).toFixed(2)}`).join(' ');
 }
 
+/** A "hard" draft shares no term (English stem or Chinese bigram) with
+ * its cluster's titles; a set that says otherwise is wrong (exit 2). */
+function checkHardDrafts(db) {
+  const rows = cur.drafts.map((d, i) => [i, d]).filter(([, d]) => d.hard).map(([i, d]) => {
+    const titles = cur.clustered.filter((q) => q.cluster === d.cluster).map((q) => q.title).join(' ');
+    return `(${i}, ${lit(d.text)}, ${lit(titles)})`;
+  });
+  if (!rows.length) return;
+  const terms = (x) => `tsvector_to_array(to_tsvector('english', ${x}) || to_tsvector('simple', mq_cjk_bigrams(${x})))`;
+  const bad = psqlFile(db, `WITH d(i, t, titles) AS (VALUES ${rows.join(',')})
+SELECT i || ': ' || array_to_string(ARRAY(SELECT unnest(${terms('t')}) INTERSECT SELECT unnest(${terms('titles')})), ' ')
+FROM d WHERE ${terms('t')} && ${terms('titles')};`);
+  if (bad) {
+    process.stderr.write(`eval: "hard" drafts sharing terms with their cluster's titles (draft: terms):\n${bad}\n`);
+    process.exit(2);
+  }
+}
+
 /** Loads `n` synthetic distractors (none when 0) and the hand set into a
  * fresh database, and scores medqa and the baseline there. With
  * `freshness`, medqa is scored first with the term statistics as the
  * synthetic load left them (the hand set posted after it, no refresh;
  * IDF_REFRESH_INTERVAL=0 keeps medqa's worker from refreshing), then
  * again after mq_refresh_df(). */
-async function runOnce(n, freshness) {
+async function runOnce(n, freshness, set = 'all') {
   condOfId.clear();
+  cur = SETS[set];
   const db = await freshDb();
   let srv = null;
-  const out = { n };
+  const out = { n, set };
   try {
     if (n > 0) {
       const t0 = Date.now();
@@ -451,6 +484,7 @@ async function runOnce(n, freshness) {
       out.loadSeconds = (Date.now() - t0) / 1000;
     }
     psqlFile(db, loadSql(), { single: true });
+    if (n === 0) checkHardDrafts(db);
     prepareBaseline(db);
     out.base = evalBaseline(db);
     // The evaluation asks ~250 questions from one address in seconds.
@@ -488,7 +522,7 @@ function floorsOf(run, suffix) {
     [`EVAL_MIN_MRR${suffix}`, 'search MRR@10, all', m.search && m.search.all],
     [`EVAL_MIN_MRR_EN${suffix}`, 'search MRR@10, en', m.search && m.search.en],
     [`EVAL_MIN_MRR_ZH${suffix}`, 'search MRR@10, zh-TW', m.search && m.search.zh],
-  ].map(([env, label, v]) => [env, suffix ? `${label} (+${run.n})` : label, v]);
+  ].map(([env, label, v]) => [env, `${label} (${run.set === 'v1' ? 'v1' : run.n ? '+' + run.n : 'whole set'})`, v]);
 }
 
 /** The largest difference, over the table's figures, between two runs. */
@@ -506,11 +540,13 @@ async function main() {
   const nClusters = new Set(clustered.map((q) => q.cluster)).size;
   process.stdout.write(`eval: ${DATASET.replace(process.cwd() + '/', '')}: ${ds.questions.length} questions ` +
     `(${clustered.length} in ${nClusters} clusters, ${ds.questions.length - clustered.length} decoys), ` +
-    `${ds.drafts.length} drafts (${ds.drafts.filter((d) => d.hard).length} hard), ${ds.searches.length} searches\n`);
+    `${ds.drafts.length} drafts (${ds.drafts.filter((d) => d.hard).length} hard), ${ds.searches.length} searches; ` +
+    `v1 (the first version's items): ${SETS.v1.questions.length} questions, ${SETS.v1.drafts.length} drafts, ${SETS.v1.searches.length} searches\n`);
 
   let exit = 0;
   const runs = [];
   try {
+    runs.push(await runOnce(0, false, 'v1'));
     runs.push(await runOnce(0, false));
     if (opt.distractors > 0) runs.push(await runOnce(opt.distractors, opt.freshness));
   } finally {
@@ -524,7 +560,7 @@ async function main() {
   }
   const cols = [];
   for (const r of runs) {
-    const tag = r.n ? ` +${r.n}` : '';
+    const tag = r.set === 'v1' ? ' v1' : r.n ? ` +${r.n}` : '';
     cols.push([`medqa${tag}`, r.med], [`baseline${tag}`, r.base]);
     if (r.stale) cols.push([`medqa${tag} no refresh`, r.stale]);
   }
@@ -541,7 +577,7 @@ async function main() {
         `${maxDelta(r.stale, r.med).toFixed(3)}\n`);
     }
   }
-  const med0 = runs[0].med;
+  const med0 = runs[1].med;
   if (med0.unavailable) process.stdout.write(`medqa /related: n/a (${med0.unavailable})\n`);
   const nerr = errors.related + errors.drafts + errors.search;
   if (nerr) process.stdout.write(`medqa errors (counted as misses): related ${errors.related}, drafts ${errors.drafts}, search ${errors.search}\n`);
@@ -550,7 +586,7 @@ async function main() {
       for (const [name, x] of [['medqa', r.med], ['baseline', r.base], ['medqa no refresh', r.stale]]) {
         if (!x) continue;
         for (const k of ['related', 'drafts', 'search']) {
-          if (x.per[k].length) process.stdout.write(`${name}${r.n ? ' +' + r.n : ''} ${k} by cluster: ${perCluster(x, k)}\n`);
+          if (x.per[k].length) process.stdout.write(`${name}${r.set === 'v1' ? ' v1' : r.n ? ' +' + r.n : ''} ${k} by cluster: ${perCluster(x, k)}\n`);
         }
       }
     }
@@ -566,8 +602,10 @@ async function main() {
   }
 
   if (opt.assert) {
-    const floors = [...floorsOf(runs[0], '')];
-    if (runs[1]) floors.push(...floorsOf(runs[1], '_X'));
+    // The first version's floors on its own items; _ALL on the whole
+    // set; _X with the distractors.
+    const floors = [...floorsOf(runs[0], ''), ...floorsOf(runs[1], '_ALL')];
+    if (runs[2]) floors.push(...floorsOf(runs[2], '_X'));
     const fails = [];
     let checked = 0;
     for (const [env, label, v] of floors) {
@@ -580,9 +618,9 @@ async function main() {
       else if (v < floor) fails.push(`${label}: ${v.toFixed(3)} < ${env}=${floor}`);
     }
     const maxFresh = process.env.EVAL_MAX_FRESH_DELTA;
-    if (maxFresh && runs[1] && runs[1].stale) {
+    if (maxFresh && runs[2] && runs[2].stale) {
       checked++;
-      const d = maxDelta(runs[1].stale, runs[1].med);
+      const d = maxDelta(runs[2].stale, runs[2].med);
       if (d > Number(maxFresh)) fails.push(`freshness: a figure moved ${d.toFixed(3)} > EVAL_MAX_FRESH_DELTA=${maxFresh}`);
     }
     const contract = uniq.filter((s) => /itself|twice|not in the set|no "questions"/.test(s));
