@@ -138,7 +138,8 @@ unit: deps $(UNIT_BINS)
 	@scripts/test.sh unit
 
 # Relevance figures of /related and search on tests/eval, beside a plain
-# ts_rank baseline.
+# ts_rank baseline: alone, and posted after EVAL_DISTRACTORS (100000)
+# synthetic questions.
 eval: all
 	@scripts/eval.sh
 

@@ -52,14 +52,20 @@ CREATE OR REPLACE TRIGGER replies_terms
 
 -- Document frequency of every term (term_df) and the number of visible
 -- questions (term_df_total), for the IDF weights of mq_related; run after
--- bulk loads and by mq_refresh_df_if_stale. A term newer than the last
--- refresh counts as rare (df = 1), which is what a new term is. One
--- refresh at a time (advisory lock (7271, 2)); readers keep seeing the old
--- rows until it commits.
+-- bulk loads (whose triggers are off) and by mq_refresh_df_if_stale.
+-- Between refreshes every write keeps them current (term_df_pending,
+-- below), so ranking does not depend on when this last ran. One refresh
+-- at a time (advisory lock (7271, 2), which also keeps writers from
+-- folding meanwhile); readers keep seeing the old rows until it commits.
+-- The pending rows are dropped first: what they count, the recount
+-- counts. (A write committing between the two statements is counted
+-- twice, one document too many for its terms until the next refresh:
+-- statistics only tune ranking.)
 CREATE OR REPLACE FUNCTION mq_refresh_df() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(7271, 2);
+    DELETE FROM term_df_pending;
     DELETE FROM term_df;
     INSERT INTO term_df (lexeme, df)
     SELECT word, ndoc FROM ts_stat(
@@ -68,6 +74,116 @@ BEGIN
     SELECT count(*) FROM questions WHERE deleted_at IS NULL
     ON CONFLICT (one) DO UPDATE SET docs = EXCLUDED.docs, refreshed_at = now();
 END
+$$;
+
+-- Folds the pending changes of the document frequencies (migrations/
+-- 0015_relevance.sql) into term_df and term_df_total. Called by every
+-- write of questions; one folder at a time, and never during a refresh
+-- (both take (7271, 2)): a writer that cannot take it leaves its rows to
+-- the next one, and readers count pending rows meanwhile. df stays
+-- positive (CHECK): a term no visible question holds any more is removed.
+CREATE OR REPLACE FUNCTION mq__df_fold() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    lx text[];
+    dl integer[];
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7271, 2) THEN
+        RETURN;
+    END IF;
+    WITH gone AS (DELETE FROM term_df_pending RETURNING lexeme, delta)
+    SELECT array_agg(g.lexeme), array_agg(g.delta) INTO lx, dl
+    FROM (SELECT lexeme, sum(delta)::integer AS delta FROM gone
+          GROUP BY lexeme HAVING sum(delta) <> 0) AS g;
+    IF lx IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO term_df_total AS t (docs, refreshed_at)
+    SELECT greatest(d.delta, 0), '-infinity' FROM unnest(lx, dl) AS d(lexeme, delta)
+    WHERE d.lexeme = ''
+    ON CONFLICT (one) DO UPDATE
+        SET docs = greatest(t.docs + (SELECT d.delta FROM unnest(lx, dl) AS d(lexeme, delta)
+                                      WHERE d.lexeme = ''), 0);
+    DELETE FROM term_df t USING unnest(lx, dl) AS d(lexeme, delta)
+    WHERE t.lexeme = d.lexeme AND t.df + d.delta <= 0;
+    INSERT INTO term_df AS t (lexeme, df)
+    SELECT d.lexeme, d.delta FROM unnest(lx, dl) AS d(lexeme, delta)
+    WHERE d.lexeme <> '' AND d.delta > 0
+    ON CONFLICT (lexeme) DO UPDATE SET df = t.df + EXCLUDED.df;
+    UPDATE term_df t SET df = t.df + d.delta
+    FROM unnest(lx, dl) AS d(lexeme, delta)
+    WHERE t.lexeme = d.lexeme AND d.delta < 0;
+END
+$$;
+
+-- What one question row adds to the document frequencies: +sign for each
+-- of its terms and for the question itself (lexeme '') when it is
+-- visible, nothing when it is hidden.
+CREATE OR REPLACE FUNCTION mq__df_rows(terms tsvector, deleted_at timestamptz,
+                                       sign integer)
+RETURNS TABLE (lexeme text, delta integer)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT u.lexeme, sign FROM unnest(tsvector_to_array(terms)) AS u(lexeme)
+    WHERE deleted_at IS NULL
+    UNION ALL
+    SELECT '', sign WHERE deleted_at IS NULL
+$$;
+
+-- Keeps the document frequencies current on every write of questions:
+-- one statement-level trigger per event (a transition table serves one
+-- event), appending the statement's net change per term to
+-- term_df_pending, then folding. An UPDATE counts only the rows whose
+-- terms or visibility changed (counter updates change neither).
+CREATE OR REPLACE FUNCTION mq__questions_df() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO term_df_pending (lexeme, delta)
+        SELECT x.lexeme, sum(x.delta) FROM new_rows n,
+               mq__df_rows(n.related_terms || n.reply_terms, n.deleted_at, 1) AS x
+        GROUP BY x.lexeme;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO term_df_pending (lexeme, delta)
+        SELECT x.lexeme, sum(x.delta) FROM old_rows o,
+               mq__df_rows(o.related_terms || o.reply_terms, o.deleted_at, -1) AS x
+        GROUP BY x.lexeme;
+    ELSE
+        INSERT INTO term_df_pending (lexeme, delta)
+        SELECT x.lexeme, sum(x.delta)
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        CROSS JOIN LATERAL (
+            SELECT * FROM mq__df_rows(n.related_terms || n.reply_terms, n.deleted_at, 1)
+            UNION ALL
+            SELECT * FROM mq__df_rows(o.related_terms || o.reply_terms, o.deleted_at, -1)) AS x
+        WHERE n.related_terms IS DISTINCT FROM o.related_terms
+           OR n.reply_terms IS DISTINCT FROM o.reply_terms
+           OR (n.deleted_at IS NULL) IS DISTINCT FROM (o.deleted_at IS NULL)
+        GROUP BY x.lexeme HAVING sum(x.delta) <> 0;
+    END IF;
+    PERFORM mq__df_fold();
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER questions_df_insert
+    AFTER INSERT ON questions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mq__questions_df();
+CREATE OR REPLACE TRIGGER questions_df_update
+    AFTER UPDATE ON questions REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mq__questions_df();
+CREATE OR REPLACE TRIGGER questions_df_delete
+    AFTER DELETE ON questions REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mq__questions_df();
+
+-- The document frequency of each of the terms lx (term_df plus what is
+-- pending), at least 1. A term no question holds counts as unique.
+CREATE OR REPLACE FUNCTION mq__df_of(lx text[])
+RETURNS TABLE (lexeme text, df bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT l.lexeme, greatest(coalesce(d.df, 0) + coalesce(
+               (SELECT sum(p.delta) FROM term_df_pending p WHERE p.lexeme = l.lexeme), 0), 1)::bigint
+    FROM unnest(lx) AS l(lexeme)
+    LEFT JOIN term_df d ON d.lexeme = l.lexeme
 $$;
 
 -- The periodic IDF refresh of medqa's background worker (internal/related):
@@ -141,7 +257,9 @@ $$;
 --   score = 0.60 * text + 0.25 * same_department + 0.15 * shared_topics
 --   text            = cosine of s and c over their terms (title/body terms
 --                     and doctor-reply terms), each term weighted by IDF
---                     ln(1 + N / df) and by where it stands
+--                     ln(1 + N / df) (term_df and term_df_total as of
+--                     now: kept by every write, see mq__df_fold) and by
+--                     where it stands
 --                     (mq_part_weight), so rare medical words count and
 --                     "two weeks" does not
 --   same_department = 1 when c is in s's department (a draft's given
@@ -150,7 +268,13 @@ $$;
 --                     topics)
 -- Candidates: at most 120 questions matching s's rarest terms (see the
 -- head of this file), plus up to 30 per topic of s.
--- Ties go to answered questions, then to newer ones.
+-- Ties go to answered questions, then to newer ones, then to the smaller
+-- id: a total order, so /related and include=related (the same call with
+-- limit 4) list equal scores alike (tests/integration/related.test.mjs).
+-- The float sums of text_score could in principle differ in their last
+-- bit between plans; rounding the score to 4 places makes a flip need a
+-- sum within 1e-16 of a rounding boundary. Exact numeric sums were
+-- measured at ~9 ms a request at 120 candidates: not worth it.
 CREATE OR REPLACE FUNCTION mq_related(qid uuid, txt text, dept text, lim integer,
                            base text) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
@@ -188,20 +312,24 @@ BEGIN
     ELSE
         s_terms := mq_terms(txt, NULL);
     END IF;
-    n_docs := greatest(coalesce((SELECT docs FROM term_df_total), 1), 1);
+    n_docs := greatest(coalesce((SELECT docs FROM term_df_total), 0)
+                       + coalesce((SELECT sum(delta) FROM term_df_pending
+                                   WHERE lexeme = ''), 0), 1);
 
     -- The source's weighted terms, heaviest first, and its terms rarest
-    -- first (a term newer than the last refresh counts as df 1).
+    -- first (document frequencies as of now, mq__df_of).
     SELECT array_agg(t.lexeme ORDER BY t.w DESC, t.lexeme),
            array_agg(t.w ORDER BY t.w DESC, t.lexeme),
            sqrt(sum(t.w * t.w)),
            (array_agg(t.lexeme ORDER BY t.df, t.lexeme))[1:134],
            (array_agg(t.df ORDER BY t.df, t.lexeme))[1:134]
     INTO s_lex, s_w, s_norm, rare, rare_df
-    FROM (SELECT u.lexeme, coalesce(d.df, 1)::bigint AS df,
-                 ln(1 + n_docs / coalesce(d.df, 1)) * mq_part_weight(u.weights) AS w
-          FROM unnest(s_terms) AS u
-          LEFT JOIN term_df d ON d.lexeme = u.lexeme) AS t;
+    FROM (SELECT u.lexeme, u.df,
+                 ln(1 + n_docs / u.df) * mq_part_weight(u.weights) AS w
+          FROM (SELECT u.lexeme, u.weights, d.df
+                FROM unnest(s_terms) AS u
+                JOIN mq__df_of(tsvector_to_array(s_terms)) AS d
+                  ON d.lexeme = u.lexeme) AS u) AS t;
 
     -- The candidate queries, asked in order until `cap` questions match:
     -- first every rare term while their postings together stay under
@@ -246,12 +374,18 @@ BEGIN
                  LIMIT cap_topic) AS s
              JOIN questions c ON c.id = s.question_id AND c.deleted_at IS NULL)) AS c
         ORDER BY c.id
+    ), pending AS MATERIALIZED (
+        -- What writes since the last fold changed (usually nothing).
+        SELECT p.lexeme, sum(p.delta) AS delta FROM term_df_pending p
+        GROUP BY p.lexeme
     ), cterm AS (
         SELECT c.id, u.lexeme,
-               ln(1 + n_docs / coalesce(d.df, 1)) * mq_part_weight(u.weights) AS w
+               ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1))
+               * mq_part_weight(u.weights) AS w
         FROM cand c
         CROSS JOIN LATERAL unnest(c.terms) AS u
         LEFT JOIN term_df d ON d.lexeme = u.lexeme
+        LEFT JOIN pending p ON p.lexeme = u.lexeme
     ), text_score AS (
         SELECT t.id, coalesce(sum(t.w * s.w) / nullif(s_norm * sqrt(sum(t.w * t.w)), 0), 0) AS v
         FROM cterm t

@@ -48,7 +48,7 @@ static void main__usage(FILE *f)
                "  contacts rekey        re-encrypt contact e-mails under "
                "CONTACT_KEY\n"
                "  seed --demo           load the demo questions (idempotent)\n"
-               "  seed --synthetic N [--seed S]\n"
+               "  seed --synthetic N [--seed S] [--labels FILE]\n"
                "                        generate N plausible questions (COPY)\n"
                "  --help                show this text\n"
                "  --version             print the version\n"

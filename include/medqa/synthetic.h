@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Generates n deterministic, plausible questions (seeded by `seed`) into the
  * database `pg` (an open connection the caller owns). `terms_pg`, a second
@@ -23,5 +24,16 @@
  * session_replication_role (a superuser, or one granted SET on it). */
 int synthetic_generate(PGconn *pg, PGconn *terms_pg, long n, unsigned long seed,
                        char *errbuf, size_t errlen);
+
+/* Writes to `out` the label of each of the n questions that
+ * synthetic_generate(n, seed) loads, one line per question in load index
+ * order: "<id>\t<condition key>\t<medical name>", the key being
+ * "<department slug>/<lay name>" (English) or "zh/<lay name>" (zh-TW), as
+ * in internal/seed/vocabulary.json. No database: the labels come from the
+ * same plan as the rows, so tests/eval can tell which condition a
+ * synthetic question is about without storing it in the product's tables.
+ * Returns 0, or -1 with a reason in errbuf. */
+int synthetic_labels(FILE *out, long n, unsigned long seed, char *errbuf,
+                     size_t errlen);
 
 #endif

@@ -1,4 +1,5 @@
-/* cli/seed — `medqa seed --demo` and `medqa seed --synthetic N [--seed S]`. */
+/* cli/seed — `medqa seed --demo` and `medqa seed --synthetic N [--seed S]
+ * [--labels FILE]`. */
 #include "cli_internal.h"
 #include "medqa/cli.h"
 #include "medqa/config.h"
@@ -13,8 +14,10 @@
 
 static int seed__usage(void)
 {
-    fprintf(stderr, "usage: medqa seed --demo\n"
-                    "       medqa seed --synthetic N [--seed S]\n");
+    fprintf(stderr,
+            "usage: medqa seed --demo\n"
+            "       medqa seed --synthetic N [--seed S]\n"
+            "       medqa seed --synthetic N [--seed S] --labels FILE\n");
     return 2;
 }
 
@@ -48,6 +51,7 @@ int cli_seed(int argc, char **argv, const struct config *cfg)
     long n = -1;
     unsigned long seed = 1;
     int demo = 0;
+    const char *labels = NULL;
     int rc = 1;
 
     for (int i = 0; i < argc; i++) {
@@ -62,12 +66,30 @@ int cli_seed(int argc, char **argv, const struct config *cfg)
             if (s < 0)
                 return seed__usage();
             seed = (unsigned long)s;
+        } else if (strcmp(argv[i], "--labels") == 0 && i + 1 < argc) {
+            labels = argv[++i];
         } else {
             return seed__usage();
         }
     }
-    if (demo == (n > 0))
+    if (demo == (n > 0) || (labels != NULL && demo))
         return seed__usage();
+    if (labels != NULL) {
+        /* Only the labels (tests/eval): no database is touched. */
+        FILE *f = strcmp(labels, "-") == 0 ? stdout : fopen(labels, "w");
+        if (f == NULL) {
+            fprintf(stderr, "medqa: seed: %s: %s\n", labels, strerror(errno));
+            return 1;
+        }
+        rc = synthetic_labels(f, n, seed, err, sizeof(err));
+        if (f != stdout && fclose(f) != 0 && rc == 0) {
+            snprintf(err, sizeof(err), "%s: %s", labels, strerror(errno));
+            rc = -1;
+        }
+        if (rc != 0)
+            fprintf(stderr, "medqa: seed: %s\n", err);
+        return rc == 0 ? 0 : 1;
+    }
     PGconn *pg = cli_connect(cfg);
     if (pg == NULL)
         return 1;

@@ -395,6 +395,70 @@ static int syn_truncate_if_empty(PGconn *pg, char *errbuf, size_t errlen)
 }
 
 /* ---------------------------------------------------------------------
+ * Labels
+ * ------------------------------------------------------------------- */
+
+void syn__label(const struct syn_gen *g, long i, char *out, size_t outlen)
+{
+    const struct syn_vocab *v = g->v;
+    struct syn_plan p;
+
+    syn__plan(g, i, &p);
+    if (p.zh)
+        snprintf(out, outlen, "%s\tzh/%s\t%s", p.id, v->zh[p.cond].lay,
+                 v->zh[p.cond].medical);
+    else
+        snprintf(out, outlen, "%s\t%s/%s\t%s", p.id, v->depts[p.dept].slug,
+                 v->depts[p.dept].conds[p.cond].lay,
+                 v->depts[p.dept].conds[p.cond].medical);
+}
+
+int synthetic_labels(FILE *out, long n, unsigned long seed, char *errbuf,
+                     size_t errlen)
+{
+    struct syn_vocab vocab;
+    struct syn_gen g = {.seed = seed, .v = &vocab};
+    char line[512];
+    int rc = -1;
+
+    if (n <= 0 || n > SYN_MAX_N) {
+        snprintf(errbuf, errlen, "the number of questions must be 1 to %ld",
+                 SYN_MAX_N);
+        return -1;
+    }
+    if (syn__vocab_parse((const char *)assets_vocabulary_json.data,
+                         assets_vocabulary_json.len, &vocab, errbuf,
+                         errlen) != 0)
+        goto out;
+    /* The condition is drawn before the topics, and a topic the database
+     * lacks only skips a slot without a draw, so the plan's id and
+     * condition need no topic ids: none are known here. */
+    g.topic_ids = calloc(vocab.ndepts, sizeof(*g.topic_ids));
+    if (g.topic_ids == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        goto out;
+    }
+    for (unsigned d = 0; d < vocab.ndepts; d++)
+        g.dept_weight_total += vocab.depts[d].weight;
+    for (long i = 0; i < n; i++) {
+        syn__label(&g, i, line, sizeof(line));
+        if (fprintf(out, "%s\n", line) < 0) {
+            snprintf(errbuf, errlen, "cannot write the labels");
+            goto out;
+        }
+    }
+    if (fflush(out) != 0) {
+        snprintf(errbuf, errlen, "cannot write the labels");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(g.topic_ids);
+    syn__vocab_free(&vocab);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------
  * Entry point
  * ------------------------------------------------------------------- */
 

@@ -174,6 +174,11 @@ extern const char *const syn__genders[4];
 /* Fills p with question i's plan; it draws from stream (seed, i, PLAN). */
 void syn__plan(const struct syn_gen *g, long i, struct syn_plan *p);
 
+/* Question i's label for an evaluation (synthetic.c): "<id>\t<key>\t
+ * <medical name>", the key being "<department slug>/<lay name>" of its
+ * English condition or "zh/<lay name>" of its zh-TW one. */
+void syn__label(const struct syn_gen *g, long i, char *out, size_t outlen);
+
 /* ---------------------------------------------------------------------
  * Text (templates.c)
  * ------------------------------------------------------------------- */

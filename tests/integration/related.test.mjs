@@ -126,3 +126,54 @@ test('bad requests are 400: empty or whitespace text, both or neither source, ou
 test('an unknown question is 404', async () => {
   assertProblem(await req(m.base, '/related?question_id=00000000-0000-4000-8000-000000000000'), 404);
 });
+
+test('equal scores order alike in /related and include=related, call after call', async () => {
+  // Six copies of one question asked at the same instant: their scores
+  // against the source tie exactly, and only the id can order them.
+  const body = 'My little toe went purple after I stubbed it on the bed frame, no swelling.';
+  const ids = [];
+  for (let i = 0; i < 7; i++) ids.push(await ask('Purple little toe after stubbing it', body, 'orthopedics'));
+  const src = ids.pop();
+  psql(db, `UPDATE questions SET asked_at = '2024-05-01T10:00:00Z' WHERE id IN (${ids.map((x) => `'${x}'`).join(',')})`);
+  const want = [...ids].sort().slice(0, 4);
+  // Several calls, so that pooled connections switch to generic plans.
+  for (let i = 0; i < 8; i++) {
+    const alone = await req(m.base, `/related?question_id=${src}&limit=4`);
+    assert.equal(alone.status, 200);
+    assert.deepEqual(alone.body.questions.map((q) => q.id), want);
+    const scores = new Set(alone.body.questions.map((q) => q.score));
+    assert.equal(scores.size, 1, 'the copies tie');
+    const page = await req(m.base, `/questions/${src}?include=related`);
+    assert.deepEqual(page.body.related, alone.body);
+    const longer = await req(m.base, `/related?question_id=${src}&limit=10`);
+    assert.deepEqual(longer.body.questions.slice(0, 4), alone.body.questions);
+  }
+});
+
+test('term statistics follow every write without a refresh', async () => {
+  // After writes (a new question, a doctor reply, a hidden question) the
+  // kept statistics equal a full recount: what mq_refresh_df() would
+  // compute.
+  const x = await ask('Chilblains on my toes every winter', 'Itchy purple chilblains on my toes whenever it gets cold.', 'dermatology');
+  const doc = psql(db, 'SELECT id FROM doctors LIMIT 1');
+  psql(db, `INSERT INTO replies (question_id, kind, doctor_id, body) VALUES ('${x}', 'doctor', '${doc}', 'Pernio: keep your feet warm and dry.')`);
+  const y = await ask('Chilblains again', 'Chilblains came back on two toes.', 'dermatology');
+  const del = await req(m.base, `/questions/${y}`, { method: 'DELETE', headers: { authorization: `Bearer ${editor}` } });
+  assert.equal(del.status, 204);
+  const diff = psql(db, `
+    WITH kept AS (
+      SELECT l AS lexeme, sum(df)::bigint AS df FROM (
+        SELECT lexeme AS l, df FROM term_df
+        UNION ALL SELECT lexeme, delta FROM term_df_pending WHERE lexeme <> '') s
+      GROUP BY l HAVING sum(df) <> 0),
+    counted AS (
+      SELECT word AS lexeme, ndoc::bigint AS df FROM ts_stat(
+        'SELECT related_terms || reply_terms FROM questions WHERE deleted_at IS NULL'))
+    SELECT count(*) FROM ((TABLE kept EXCEPT TABLE counted) UNION ALL (TABLE counted EXCEPT TABLE kept)) d`);
+  assert.equal(diff, '0');
+  const docs = psql(db, `SELECT (SELECT docs FROM term_df_total)
+    + coalesce((SELECT sum(delta) FROM term_df_pending WHERE lexeme = ''), 0)
+    - (SELECT count(*) FROM questions WHERE deleted_at IS NULL)`);
+  assert.equal(docs, '0');
+  assert.ok(Number(psql(db, "SELECT count(*) FROM term_df WHERE lexeme = 'pernio'")) === 1);
+});

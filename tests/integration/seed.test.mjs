@@ -6,7 +6,9 @@
 // database that already holds questions keeps them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runMedqa, dbUrl, createDb, psql, startMedqa, req } from './lib/medqa.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runMedqa, dbUrl, createDb, psql, startMedqa, req, TMP } from './lib/medqa.mjs';
 
 const N = 400;
 
@@ -99,3 +101,29 @@ test('loading the same seed twice changes nothing; another seed adds to what is 
     await m.stop();
   }
 });
+
+test('--labels names the condition of every question the same load writes, without a database', async () => {
+  const db = createDb();
+  await seed(db, ['--synthetic', '120', '--seed', '5']);
+  const file = join(TMP, `labels-${process.pid}.tsv`);
+  const r = await runMedqa(['seed', '--synthetic', '120', '--seed', '5', '--labels', file],
+    { DATABASE_URL: 'postgresql:///no-such-db?host=/nonexistent' });
+  assert.equal(r.code, 0, r.stderr);
+  const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+  assert.equal(rows.length, 120);
+  // The ids are the loaded ones, and each key's department is the row's
+  // (zh/ keys: any department of the zh-TW vocabulary).
+  const loaded = new Map(psql(db, "SELECT string_agg(id || ' ' || department_slug, ',') FROM questions")
+    .split(',').map((x) => x.split(' ')));
+  for (const [id, key, medical] of rows) {
+    assert.ok(loaded.has(id), `labelled id ${id} was not loaded`);
+    assert.ok(medical.length > 0);
+    if (!key.startsWith('zh/')) assert.equal(key.split('/')[0], loaded.get(id), key);
+  }
+  assertUsage(await runMedqa(['seed', '--demo', '--labels', file]));
+});
+
+function assertUsage(r) {
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /usage: medqa seed/);
+}

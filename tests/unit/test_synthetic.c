@@ -109,6 +109,52 @@ static void test_same_seed_same_bytes(void **state)
     syn__vocab_free(&v);
 }
 
+/* A question's label (seed --labels, for tests/eval) names the id and
+ * the condition of the plan the load writes, with or without topic ids
+ * known: topics are drawn after the condition and skip without a draw. */
+static void test_labels_follow_the_plan(void **state)
+{
+    (void)state;
+    struct syn_vocab v;
+    char err[256], line[512], want[512];
+
+    assert_int_equal(syn__vocab_parse((const char *)assets_vocabulary_json.data,
+                                      assets_vocabulary_json.len, &v, err,
+                                      sizeof(err)),
+                     0);
+    struct syn_gen with = {.seed = 7, .v = &v}, without = {.seed = 7, .v = &v};
+    with.topic_ids = calloc(v.ndepts, sizeof(*with.topic_ids));
+    without.topic_ids = calloc(v.ndepts, sizeof(*without.topic_ids));
+    assert_non_null(with.topic_ids);
+    assert_non_null(without.topic_ids);
+    for (unsigned d = 0; d < v.ndepts; d++) {
+        with.dept_weight_total += v.depts[d].weight;
+        without.dept_weight_total += v.depts[d].weight;
+        for (int t = 0; t < SYN_MAXTOPICS; t++)
+            strcpy(with.topic_ids[d][t], "x");
+    }
+    int zh = 0;
+    for (long i = 0; i < 2000; i++) {
+        struct syn_plan p;
+        syn__plan(&with, i, &p);
+        if (p.zh) {
+            zh++;
+            snprintf(want, sizeof(want), "%s\tzh/%s\t%s", p.id,
+                     v.zh[p.cond].lay, v.zh[p.cond].medical);
+        } else {
+            snprintf(want, sizeof(want), "%s\t%s/%s\t%s", p.id,
+                     v.depts[p.dept].slug, v.depts[p.dept].conds[p.cond].lay,
+                     v.depts[p.dept].conds[p.cond].medical);
+        }
+        syn__label(&without, i, line, sizeof(line));
+        assert_string_equal(line, want);
+    }
+    assert_true(zh > 20 && zh < 120); /* ~3% zh-TW */
+    free(with.topic_ids);
+    free(without.topic_ids);
+    syn__vocab_free(&v);
+}
+
 /* A broken vocabulary is refused with a message naming the entry. */
 static void test_vocabulary_checks(void **state)
 {
@@ -224,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_prng_streams_are_fixed),
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_vocabulary_checks),
+        cmocka_unit_test(test_labels_follow_the_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
