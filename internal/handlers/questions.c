@@ -65,7 +65,7 @@
     "r.deleted_at IS NULL)::text"
 #define QG_RELATED                                                             \
     "CASE WHEN q.deleted_at IS NULL THEN "                                     \
-    "mq_related(q.id, NULL, NULL, 4, $1)::text END"
+    "mq_related_stored(q.id, 4, $1)::text END"
 #define QG_VISIBLE " AND q.deleted_at IS NULL"
 /* Editors see hidden questions, never an erased one's tombstone. */
 #define QG_KEPT " AND q.erased_at IS NULL"
