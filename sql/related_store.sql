@@ -8,18 +8,21 @@
 -- (internal/related/worker.c) claims queued questions (mq_related_claim)
 -- and recomputes them one transaction each (mq_related_refresh).
 --
--- What queues a question, and by when it must be redone:
---   * created: at once (due now), and once its own result is computed,
---     the questions it shows, within RELATED_MAX_STALENESS (the new one
---     is likely to be close to them too: similarity is symmetric but for
---     the bounded candidate set and topic shares);
+-- What queues a question, and by when it must be redone ("at once": due
+-- now, so it is served live until the worker has redone it):
+--   * created: at once, and once its own result is computed, the
+--     questions it shows, within RELATED_MAX_STALENESS (the new one is
+--     likely to be close to them too: similarity is symmetric but for the
+--     bounded candidate set and topic shares); until then they serve
+--     their stored result without it;
 --   * its title, body, headline, terms (its doctor replies'), department,
---     state or topics changed: itself at once, and every stored result
---     that shows it within RELATED_MAX_STALENESS;
+--     state, date or topics changed: itself and every stored result that
+--     shows it, at once (edits are rare, and a shown title must not lag);
 --   * hidden (or erased): every stored result that shows it, at once; an
 --     erased one's stored copies are deleted in the erasing transaction,
 --     so no copy of erased text outlives it;
---   * a topic renamed, moved or hidden: every result that shows it;
+--   * a topic renamed, moved or hidden: every result that shows it, at
+--     once;
 --   * stored without triggers (seed --synthetic, a migrated database):
 --     the worker's idle backfill (mq_related_backfill).
 --
@@ -130,13 +133,13 @@ BEGIN
        OR n.headline IS DISTINCT FROM o.headline
        OR n.body IS DISTINCT FROM o.body
        OR n.department_slug IS DISTINCT FROM o.department_slug
-       OR n.state IS DISTINCT FROM o.state;
+       OR n.state IS DISTINCT FROM o.state
+       OR n.asked_at IS DISTINCT FROM o.asked_at;
     IF changed IS NULL THEN
         RETURN NULL;
     END IF;
-    -- One marking statement (see mq__related_mark): the edited ones at
-    -- once, what shows a hidden one at once, what shows an edited one
-    -- within the bound.
+    -- One marking statement (see mq__related_mark): the edited ones, and
+    -- what shows an edited or hidden one, at once.
     WITH m AS (
         SELECT v AS id, now() AS due, true AS spread
         FROM unnest(coalesce(visible, '{}')) AS v
@@ -144,7 +147,7 @@ BEGIN
         SELECT g, now(), false
         FROM unnest(mq__related_showing(coalesce(gone, '{}'))) AS g
         UNION ALL
-        SELECT e, now() + mq__related_staleness(), false
+        SELECT e, now(), false
         FROM unnest(mq__related_showing(coalesce(visible, '{}'))) AS e)
     SELECT array_agg(m.id), array_agg(m.due), array_agg(m.spread)
     INTO ids, dues, spreads FROM m;
@@ -162,6 +165,21 @@ BEGIN
 END
 $$;
 
+-- Questions deleted outright (an erased tombstone stays; this is for
+-- maintenance and the benchmark's purge): their own rows go with them
+-- (ON DELETE CASCADE); what showed them is redone at once.
+CREATE OR REPLACE FUNCTION mq__related_questions_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM mq__related_mark(
+        mq__related_showing(ARRAY(SELECT o.id FROM old_rows o)), now(), false);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER questions_related_deleted
+    AFTER DELETE ON questions REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mq__related_questions_deleted();
 CREATE OR REPLACE TRIGGER questions_related_new
     AFTER INSERT ON questions REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION mq__related_questions_new();
@@ -169,8 +187,7 @@ CREATE OR REPLACE TRIGGER questions_related_changed
     AFTER UPDATE ON questions REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION mq__related_questions_changed();
 
--- A question's topics changed: itself at once, the results that show it
--- within the bound.
+-- A question's topics changed: itself, and the results that show it.
 CREATE OR REPLACE FUNCTION mq__related_topics_of_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -178,8 +195,7 @@ DECLARE
                      ELSE NEW.question_id END;
 BEGIN
     PERFORM mq__related_mark_each(
-        qid || s.ids, now() || array_fill(now() + mq__related_staleness(),
-                                          ARRAY[cardinality(s.ids)]),
+        qid || s.ids, array_fill(now(), ARRAY[1 + cardinality(s.ids)]),
         true || array_fill(false, ARRAY[cardinality(s.ids)]))
     FROM (SELECT mq__related_showing(ARRAY[qid]) AS ids) AS s;
     RETURN NULL;
@@ -198,8 +214,7 @@ BEGIN
     PERFORM mq__related_mark(
         ARRAY(SELECT s.question_id FROM related_store s
               WHERE s.topic_ids @> ARRAY[NEW.id]),
-        CASE WHEN NEW.deleted_at IS NULL
-             THEN now() + mq__related_staleness() ELSE now() END, false);
+        now(), false);
     RETURN NULL;
 END
 $$;

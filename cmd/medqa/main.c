@@ -216,7 +216,8 @@ static int main__serve(struct config *cfg)
     /* After the stop signals are blocked, so the worker inherits the mask. */
     if (related_worker_start(cfg->idf_refresh_s) != 0)
         log_msg(LOG_WARN, "idf refresh worker did not start", LOG_END);
-    if (related_store_worker_start(cfg->related_max_staleness_s) != 0)
+    if (related_store_worker_start(cfg->related_max_staleness_s,
+                                   cfg->related_backfill) != 0)
         log_msg(LOG_WARN, "related refresh worker did not start", LOG_END);
     if (webhooks_worker_start(cfg) != 0)
         log_msg(LOG_WARN, "webhook delivery worker did not start", LOG_END);

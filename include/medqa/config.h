@@ -60,6 +60,9 @@ struct config {
     /* RELATED_MAX_STALENESS: how long a stored Similar Q&A may lag a
      * change around it (sql/related_store.sql). */
     unsigned related_max_staleness_s;
+    /* RELATED_BACKFILL: ids per idle pass of the worker's walk for
+     * questions without a stored result; 0 = no walk. */
+    unsigned related_backfill;
 
     /* webhooks (medqa/webhooks.h) */
     bool webhook_key_set;                /* WEBHOOK_SECRET_KEY is set: without

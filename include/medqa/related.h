@@ -32,9 +32,10 @@ void related_worker_stop(void);
  * queued questions through the database (FOR UPDATE SKIP LOCKED and a
  * lease), so that N instances never recompute the same one at once.
  * max_staleness_s is RELATED_MAX_STALENESS, which the triggers that
- * queue neighbours read from the database. Returns 0, or -1 if the thread
- * could not start. */
-int related_store_worker_start(unsigned max_staleness_s);
+ * queue neighbours read from the database. With nothing queued it walks
+ * the table, `backfill` ids a pass, for questions without a stored result
+ * (0: never). Returns 0, or -1 if the thread could not start. */
+int related_store_worker_start(unsigned max_staleness_s, unsigned backfill);
 
 /* Stops it and waits (the question in progress finishes first); before
  * db_shutdown(). Safe when none was started. */

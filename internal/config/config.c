@@ -511,6 +511,16 @@ static const struct config__setting config__settings[] = {
      .help = "Longest a page's stored Similar Q&A may lag a change around "
              "it (a new or edited question close to it); older, it is "
              "computed live until the refresh worker catches up."},
+    {.name = "RELATED_BACKFILL",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(related_backfill),
+     .lo = 0,
+     .hi = 100000,
+     .unit = "questions",
+     .zero = "never",
+     .def = "5000",
+     .help = "Questions the refresh worker looks at per idle pass for ones "
+             "without a stored Similar Q&A (loaded without triggers)."},
     /* Privacy (issue 15). */
     {.name = "CONTACT_KEY",
      .parse = config__key32,

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 const struct db_statement related_worker_statements[] = {
     {"related_refresh_df", "SELECT mq_refresh_df_if_stale($1::int)", 1},
@@ -87,17 +88,17 @@ void related_worker_stop(void)
  * RELATED_STORE_POLL_MS when there is none, so a new question is
  * computed within about a second. With nothing queued it walks the table
  * for questions without a stored result (loaded without triggers, by
- * `seed --synthetic`), RELATED_STORE_SWEEP ids a pass, and after a whole
+ * `seed --synthetic`), RELATED_BACKFILL ids a pass, and after a whole
  * walk waits RELATED_STORE_SWEEP_PAUSE_MS before the next. */
 #define RELATED_STORE_BATCH "8"
 #define RELATED_STORE_LEASE_S "60"
-#define RELATED_STORE_SWEEP "5000"
 #define RELATED_STORE_POLL_MS 1000u
 #define RELATED_STORE_SWEEP_PAUSE_MS (600 * 1000)
 
 static struct periodic related__store = PERIODIC_INIT;
 static struct {
     unsigned staleness_s;
+    char backfill[16]; /* ids a walk's step looks at; "0": no walk */
     bool configured;
     char after[40]; /* the backfill walk's last id; "" at the start */
     int64_t sweep_at_ms; /* no walk before this (monotonic ms) */
@@ -134,9 +135,10 @@ static bool related__store_backfill(struct db_conn *c)
 {
     PGresult *res = NULL;
     const char *params[2] = {related__st.after[0] ? related__st.after : NULL,
-                             RELATED_STORE_SWEEP};
+                             related__st.backfill};
 
-    if (base_now_ms() < related__st.sweep_at_ms)
+    if (strcmp(related__st.backfill, "0") == 0 ||
+        base_now_ms() < related__st.sweep_at_ms)
         return false;
     if (db_query(c, &related_worker_statements[RELATED_BACKFILL], params,
                  true, &res) != DB_OK) {
@@ -195,9 +197,11 @@ static bool related__store_pass(void *arg)
     return again;
 }
 
-int related_store_worker_start(unsigned max_staleness_s)
+int related_store_worker_start(unsigned max_staleness_s, unsigned backfill)
 {
     related__st.staleness_s = max_staleness_s;
+    snprintf(related__st.backfill, sizeof(related__st.backfill), "%u",
+             backfill);
     related__st.configured = false;
     related__st.after[0] = '\0';
     related__st.sweep_at_ms = 0;

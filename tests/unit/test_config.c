@@ -32,6 +32,7 @@ static const char *const all_names[] = {
     "PUBLIC_BASE_URL",
     "IDF_REFRESH_INTERVAL",
     "RELATED_MAX_STALENESS",
+    "RELATED_BACKFILL",
     "RATE_LIMIT_ANON",
     "RATE_LIMIT_PARTNER",
     "RATE_LIMIT_APP",
