@@ -394,7 +394,7 @@ wrk_medqa() {
     reset_hwm "$medqa_pid"
     m0=$(proc_ticks "$medqa_pid")
     p0=$(pg_ticks)
-    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_KEY=$key \
+    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_PAGE_IDS_FILE=$page_ids BENCH_KEY=$key \
         timeout $((secs + 30)) wrk "${args[@]}" >"$run/wrk.out" 2>&1
     m1=$(proc_ticks "$medqa_pid")
     p1=$(pg_ticks)
@@ -632,7 +632,7 @@ delivery_post() {
     local r0 w0 r1 w1 res
     r0=$(thread_ticks "$medqa_pid" req)
     w0=$(thread_ticks "$medqa_pid" wh)
-    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_KEY=$key \
+    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_PAGE_IDS_FILE=$page_ids BENCH_KEY=$key \
         timeout $((DUR + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${DUR}s" --latency \
         -s bench/post.lua "$base" >"$run/wrk.out" 2>&1
     r1=$(thread_ticks "$medqa_pid" req)

@@ -29,7 +29,9 @@ struct periodic {
 };
 
 #define PERIODIC_INIT                                                          \
-    {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER}
+    {                                                                          \
+        .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER    \
+    }
 
 /* Starts p's thread: fn(arg) at once, then again after every interval_ms
  * (at once when it returned true). Returns 0, or -1 if the thread could

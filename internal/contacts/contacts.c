@@ -7,10 +7,8 @@
 #include "medqa/log.h"
 #include "medqa/periodic.h"
 
-#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

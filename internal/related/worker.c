@@ -52,8 +52,8 @@ static bool related__refresh(void *arg)
         return false;
     }
     int64_t t0 = base_now_ms();
-    if (db_query(c, &related_worker_statements[RELATED_DF], params, true, &res) !=
-        DB_OK) {
+    if (db_query(c, &related_worker_statements[RELATED_DF], params, true,
+                 &res) != DB_OK) {
         log_msg(LOG_WARN, "idf refresh failed", "error", db_last_error(c),
                 LOG_END);
         return false;
@@ -100,7 +100,7 @@ static struct {
     unsigned staleness_s;
     char backfill[16]; /* ids a walk's step looks at; "0": no walk */
     bool configured;
-    char after[40]; /* the backfill walk's last id; "" at the start */
+    char after[40];      /* the backfill walk's last id; "" at the start */
     int64_t sweep_at_ms; /* no walk before this (monotonic ms) */
 } related__st;
 
@@ -120,8 +120,8 @@ static int related__store_refresh(struct db_conn *c, PGresult *claimed)
          * db_query's rule); the lease hands it to the next claim. */
         if (db_query(c, &related_worker_statements[RELATED_REFRESH], params,
                      false, &res) != DB_OK) {
-            log_msg(LOG_WARN, "related refresh failed", "question",
-                    params[0], "error", db_last_error(c), LOG_END);
+            log_msg(LOG_WARN, "related refresh failed", "question", params[0],
+                    "error", db_last_error(c), LOG_END);
             continue;
         }
         done++;
@@ -140,10 +140,10 @@ static bool related__store_backfill(struct db_conn *c)
     if (strcmp(related__st.backfill, "0") == 0 ||
         base_now_ms() < related__st.sweep_at_ms)
         return false;
-    if (db_query(c, &related_worker_statements[RELATED_BACKFILL], params,
-                 true, &res) != DB_OK) {
-        log_msg(LOG_WARN, "related backfill failed", "error",
-                db_last_error(c), LOG_END);
+    if (db_query(c, &related_worker_statements[RELATED_BACKFILL], params, true,
+                 &res) != DB_OK) {
+        log_msg(LOG_WARN, "related backfill failed", "error", db_last_error(c),
+                LOG_END);
         return false;
     }
     bool more = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
