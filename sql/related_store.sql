@@ -10,11 +10,10 @@
 --
 -- What queues a question, and by when it must be redone ("at once": due
 -- now, so it is served live until the worker has redone it):
---   * created: at once, and once its own result is computed, the
---     questions it shows, within RELATED_MAX_STALENESS (the new one is
---     likely to be close to them too: similarity is symmetric but for the
---     bounded candidate set and topic shares); until then they serve
---     their stored result without it;
+--   * created: at once, and once its own result is computed, those of the
+--     questions it shows whose results it would likely enter
+--     (mq__related_spread), within RELATED_MAX_STALENESS; until then they
+--     serve their stored result without it;
 --   * its title, body, headline, terms (its doctor replies'), department,
 --     state, date or topics changed: itself and every stored result that
 --     shows it, at once (edits are rare, and a shown title must not lag);
@@ -240,6 +239,27 @@ LANGUAGE sql AS $$
     RETURNING q.question_id, q.mark
 $$;
 
+-- The questions a new or edited question's result `res` shows whose own
+-- stored result it would likely enter: similarity is nearly symmetric
+-- (the text cosine, IDF weights and department are; the topic share is
+-- taken over the source's topics, and each side ranks a bounded
+-- candidate set), so the new one's score against a neighbour, less a
+-- margin of 0.05 for that asymmetry, is compared with the lowest score
+-- the neighbour shows now. Those without a stored result are computed
+-- live anyway; those with fewer than 4 take it. Refreshing only these
+-- spares the worker (and the pages' bytes) a refresh that would change
+-- nothing but the statistics' drift.
+CREATE OR REPLACE FUNCTION mq__related_spread(res json) RETURNS uuid[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(s.question_id), '{}')
+    FROM json_array_elements(res->'questions') AS e
+    JOIN related_store s ON s.question_id = (e->>'id')::uuid
+    WHERE cardinality(s.neighbours) < 4
+       OR (e->>'score')::numeric + 0.05 >= (
+              SELECT min((x->>'score')::numeric)
+              FROM json_array_elements(s.result->'questions') AS x)
+$$;
+
 -- Recomputes and stores one question's result (limit 4: the page's), in
 -- its own transaction. It waits at most 200 ms for a row lock, so in a
 -- lock cycle with a writer (its marks are not in one id order with the
@@ -282,7 +302,8 @@ BEGIN
             topic_ids = EXCLUDED.topic_ids, computed_at = EXCLUDED.computed_at,
             marked_at = EXCLUDED.marked_at;
     IF q.spread THEN
-        PERFORM mq__related_mark(nb, now() + mq__related_staleness(), false);
+        PERFORM mq__related_mark(mq__related_spread(res),
+                                 now() + mq__related_staleness(), false);
     END IF;
     DELETE FROM related_queue WHERE question_id = qid AND mark = claimed;
     RETURN true;

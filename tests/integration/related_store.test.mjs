@@ -5,8 +5,8 @@
 // store serves must equal it byte for byte.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { req, psql } from './lib/medqa.mjs';
-import { demoServer } from './lib/fixtures.mjs';
+import { req, psql, createDb } from './lib/medqa.mjs';
+import { demoServer, seedDemo } from './lib/fixtures.mjs';
 
 const STALENESS = 3; // seconds: RELATED_MAX_STALENESS for this server
 let db;
@@ -137,18 +137,32 @@ test('a page whose stored result is missing is computed live, with the same resu
   assert.equal(pageLive.text, pageStore.text);
 });
 
-test('a claim is exclusive: two workers never get the same question', async () => {
-  const ids = Object.values(byTitle).slice(0, 6);
-  // Queued far in the future, so the server's own worker (which takes the
-  // earliest deadlines first) leaves them alone while this looks.
-  psql(db, `INSERT INTO related_queue (question_id, due_at)
-    SELECT id, 'infinity' FROM questions WHERE id IN (${ids.map((x) => `'${x}'`).join(',')})
-    ON CONFLICT (question_id) DO UPDATE SET due_at = 'infinity', claimed_until = NULL`);
-  const first = psql(db, 'SELECT string_agg(question_id::text, \',\') FROM mq_related_claim(100, 60)').split(',');
-  const second = psql(db, 'SELECT coalesce(string_agg(question_id::text, \',\'), \'\') FROM mq_related_claim(100, 60)');
-  assert.ok(first.length >= 1);
-  for (const id of first) assert.ok(!second.split(',').includes(id), `${id} claimed twice`);
-  psql(db, 'UPDATE related_queue SET claimed_until = NULL');
+test('a claim is exclusive until its lease ends: two workers never get the same question', async () => {
+  // A database of its own, with no medqa (so no worker) claiming meanwhile.
+  const other = createDb();
+  await seedDemo(other);
+  psql(other, 'SELECT mq_related_backfill(NULL, 10000)');
+  const n = Number(psql(other, 'SELECT count(*) FROM related_queue'));
+  assert.ok(n >= 8, `queued: ${n}`);
+  const claim = (k) => psql(other, `SELECT coalesce(string_agg(question_id::text, ','), '')
+    FROM mq_related_claim(${k}, 60)`).split(',').filter((x) => x);
+  const a = claim(3);
+  const b = claim(3);
+  assert.equal(a.length, 3);
+  assert.equal(b.length, 3);
+  for (const id of a) assert.ok(!b.includes(id), `${id} claimed twice`);
+  assert.equal(claim(100000).length, n - 6);
+  assert.deepEqual(claim(100000), []);
+  // A worker that died: once its lease ends, its questions are claimed again.
+  psql(other, `UPDATE related_queue SET claimed_until = now() - interval '1 second'
+    WHERE question_id IN (${a.map((x) => `'${x}'`).join(',')})`);
+  assert.deepEqual(claim(100000).sort(), [...a].sort());
+  // A refresh with a stale mark (re-marked meanwhile) stores the result but
+  // leaves the question queued.
+  psql(other, `UPDATE related_queue SET mark = mark + 1 WHERE question_id = '${b[0]}'`);
+  assert.equal(psql(other, `SELECT mq_related_refresh('${b[0]}', -1)`), 't');
+  assert.equal(psql(other, `SELECT count(*) FROM related_queue WHERE question_id = '${b[0]}'`), '1');
+  assert.equal(psql(other, `SELECT count(*) FROM related_store WHERE question_id = '${b[0]}'`), '1');
 });
 
 test('other limits and drafts stay live', async () => {
