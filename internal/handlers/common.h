@@ -56,9 +56,11 @@ int hx_reply_get_one(struct request *r, const struct db_statement *st,
                      const char *const *params, const char *missing);
 
 /* Replies to a GET that found no visible question (or reply, when
- * `reply`) with the path's id: 410 when it was erased (erasure.c), else
- * 404 with `missing` as detail. */
-int hx_reply_missing(struct request *r, bool reply, const char *missing);
+ * `reply`) `id`: 410 when it was erased (erasure.c), else 404 with
+ * `missing` as detail. The id is passed, not read from the path, because
+ * /oembed finds its question in a URL. */
+int hx_reply_missing(struct request *r, bool reply, const char *id,
+                     const char *missing);
 
 /* Runs a write statement (not retried) whose one row is the new
  * representation, and replies 200 with it (PATCH). */

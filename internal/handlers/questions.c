@@ -169,7 +169,8 @@ int handle_get_question(struct request *r)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return hx_reply_missing(r, false, "No question with that id.");
+        return hx_reply_missing(r, false, params[1],
+                                "No question with that id.");
     }
     if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
         return request_reply_pg(r, 200, res);

@@ -124,7 +124,7 @@ int handle_get_reply(struct request *r)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return hx_reply_missing(r, true, "No reply with that id.");
+        return hx_reply_missing(r, true, params[0], "No reply with that id.");
     }
     return request_reply_pg(r, 200, res);
 }
