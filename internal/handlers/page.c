@@ -229,6 +229,22 @@ static int page__next_keys(const struct page *pg, PGresult *res, int shown,
     return nkeys;
 }
 
+/* Row i's item text into *text and *len: the query's own, or for a list
+ * of questions or replies the completed representation (represent.h),
+ * kept in *owned for the caller to free. Returns -1 when that fails. */
+static int page__item(const struct request *r, const struct page *pg,
+                      PGresult *res, int i, char **owned, const char **text,
+                      size_t *len)
+{
+    *text = PQgetvalue(res, i, 0);
+    *len = (size_t)PQgetlength(res, i, 0);
+    if (pg->list->item == REP_NONE)
+        return 0;
+    *owned = rep_finish_text(r->cfg, pg->list->item, *text, *len, len);
+    *text = *owned;
+    return *owned != NULL ? 0 : -1;
+}
+
 /* Turns the rows into the envelope and replies 200. The query fetched
  * more than limit rows when more exist; rows whose item is NULL are
  * skipped (a PAGE_PARENT's parent without items). Frees res. */
@@ -243,6 +259,9 @@ static int page__envelope(struct request *r, const struct page *pg,
     size_t total = 64;
     size_t used = 0;
     char *body = NULL;
+    char **owned = NULL;
+    const char **items = NULL;
+    size_t *lens = NULL;
     int nkeys = page__next_keys(pg, res, shown, keys);
     int rc = -1;
 
@@ -254,22 +273,33 @@ static int page__envelope(struct request *r, const struct page *pg,
             goto out;
         }
     }
-    for (int i = 0; i < shown; i++)
-        total += (size_t)PQgetlength(res, i, 0) + 1;
+    owned = calloc((size_t)shown + 1, sizeof(*owned));
+    items = calloc((size_t)shown + 1, sizeof(*items));
+    lens = calloc((size_t)shown + 1, sizeof(*lens));
+    if (owned == NULL || items == NULL || lens == NULL)
+        goto out;
+    for (int i = 0; i < shown; i++) {
+        if (PQgetisnull(res, i, 0))
+            continue;
+        if (page__item(r, pg, res, i, &owned[i], &items[i], &lens[i]) != 0) {
+            rc = hx_reply_internal(r, "cannot complete a list item");
+            goto out;
+        }
+        total += lens[i] + 1;
+    }
     total += strlen(cursor);
     body = malloc(total);
     if (body == NULL)
         goto out;
     memcpy(body, "{\"data\":[", 9);
     used = 9;
-    for (int i = 0, items = 0; i < shown; i++) {
-        if (PQgetisnull(res, i, 0))
+    for (int i = 0, n = 0; i < shown; i++) {
+        if (items[i] == NULL)
             continue;
-        size_t len = (size_t)PQgetlength(res, i, 0);
-        if (items++ > 0)
+        if (n++ > 0)
             body[used++] = ',';
-        memcpy(body + used, PQgetvalue(res, i, 0), len);
-        used += len;
+        memcpy(body + used, items[i], lens[i]);
+        used += lens[i];
     }
     if (cursor[0] != '\0')
         used += (size_t)snprintf(body + used, total - used,
@@ -282,6 +312,12 @@ static int page__envelope(struct request *r, const struct page *pg,
     rc = request_reply_owned(r, 200, "application/json", body, used);
     body = NULL;
 out:
+    if (owned != NULL)
+        for (int i = 0; i < shown; i++)
+            free(owned[i]);
+    free(owned);
+    free(items);
+    free(lens);
     free(body);
     PQclear(res);
     return rc;

@@ -15,6 +15,7 @@
 #define MEDQA_HANDLERS_PAGE_H
 
 #include "querybuf.h"
+#include "represent.h"
 
 #include "medqa/cursor.h"
 #include "medqa/request.h"
@@ -39,6 +40,8 @@ struct page_list {
     unsigned flags;      /* enum page_flags */
     const char *missing; /* PAGE_PARENT: the 404's detail */
     const char *first;   /* PAGE_FEED: the key before the first item */
+    enum rep_kind item;  /* REP_NONE: items go out as the query gives them;
+                            else each is completed (represent.h) */
 };
 
 /* One request's page of a list. */

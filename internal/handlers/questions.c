@@ -7,6 +7,7 @@
 #include "common.h"
 #include "handlers_internal.h"
 #include "page.h"
+#include "represent.h"
 
 #include "medqa/auth.h"
 #include "medqa/base.h"
@@ -114,28 +115,66 @@ const struct db_statement questions_statements[] = {
      "SELECT mq_audit($2, $3, 'question.hide', $1::text, '{}', $4) "
      "FROM mq_delete_question($1::uuid) AS d",
      4},
+    /* The representation a PATCH's If-Match is checked against, locked
+     * as mq_patch_question locks it (hx_reply_patch). */
+    {"question_current",
+     "SELECT mq_question_json(q, $1)::text FROM questions q "
+     "WHERE q.id = $2::uuid AND q.deleted_at IS NULL FOR UPDATE",
+     2},
 };
 const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
-/* Inserts `,"key":value` before the final '}' of a JSON object text. */
-static char *questions__splice(const char *obj, size_t len, const char *key,
-                               const char *value, int quote)
+/* Answers 200 with row 0 of a question_get statement: the question
+ * (represent.h), and when they were asked for its replies, its related
+ * content and, for an editor, when it was hidden. Frees res. */
+static int questions__reply_page(struct request *r, PGresult *res)
 {
-    size_t vlen = strlen(value);
-    size_t klen = strlen(key);
-    char *out = malloc(len + klen + vlen + 8);
+    json_t *q = json_loadb(PQgetvalue(res, 0, 0),
+                           (size_t)PQgetlength(res, 0, 0), 0, NULL);
+    json_t *part = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    size_t i;
+    json_t *v;
+    int rc = -1;
 
-    if (out == NULL || len < 2 || obj[len - 1] != '}') {
-        free(out);
-        return NULL;
+    if (!json_is_object(q) || rep_add_fields(r->cfg, REP_QUESTION, q) != 0)
+        goto out;
+    if (!PQgetisnull(res, 0, 1)) {
+        part = json_loadb(PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1),
+                          0, NULL);
+        if (!json_is_array(part))
+            goto out;
+        json_array_foreach(part, i, v) {
+            if (rep_add_fields(r->cfg, REP_REPLY, v) != 0)
+                goto out;
+        }
+        if (json_object_set_new(q, "replies", part) != 0) {
+            part = NULL;
+            goto out;
+        }
+        part = NULL;
     }
-    size_t n = len - 1;
-    memcpy(out, obj, n);
-    n += (size_t)sprintf(out + n, ",\"%s\":%s", key, quote ? "\"" : "");
-    memcpy(out + n, value, vlen);
-    n += vlen;
-    n += (size_t)sprintf(out + n, "%s}", quote ? "\"" : "");
-    return out;
+    if (!PQgetisnull(res, 0, 3) &&
+        json_object_set_new(q, "related",
+                            json_loadb(PQgetvalue(res, 0, 3),
+                                       (size_t)PQgetlength(res, 0, 3), 0,
+                                       NULL)) != 0)
+        goto out;
+    if (!PQgetisnull(res, 0, 2)) {
+        if (json_object_set_new(q, "deleted_at",
+                                json_string(PQgetvalue(res, 0, 2))) != 0)
+            goto out;
+        r->private_data = true;
+    }
+    body = rep_dump(q, &len);
+    if (body != NULL)
+        rc = request_reply_owned(r, 200, "application/json", body, len);
+out:
+    json_decref(part);
+    json_decref(q);
+    PQclear(res);
+    return rc;
 }
 
 int handle_get_question(struct request *r)
@@ -171,46 +210,7 @@ int handle_get_question(struct request *r)
         PQclear(res);
         return hx_reply_missing(r, false, "No question with that id.");
     }
-    if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
-        return request_reply_pg(r, 200, res);
-
-    /* The page view: the question with its replies (and, for editors,
-     * when it was hidden) in one body. */
-    char *body = NULL, *next = NULL;
-    const char *cur = PQgetvalue(res, 0, 0);
-    size_t len = (size_t)PQgetlength(res, 0, 0);
-    if (with_replies) {
-        body = questions__splice(cur, len, "replies", PQgetvalue(res, 0, 1), 0);
-        if (body == NULL)
-            goto fail;
-        cur = body;
-        len = strlen(body);
-    }
-    if (with_related && !PQgetisnull(res, 0, 3)) {
-        next = questions__splice(cur, len, "related", PQgetvalue(res, 0, 3), 0);
-        free(body);
-        body = next;
-        if (body == NULL)
-            goto fail;
-        cur = body;
-        len = strlen(body);
-    }
-    if (!PQgetisnull(res, 0, 2)) {
-        next =
-            questions__splice(cur, len, "deleted_at", PQgetvalue(res, 0, 2), 1);
-        free(body);
-        body = next;
-        if (body == NULL)
-            goto fail;
-        r->private_data = true;
-    }
-    if (body == NULL) /* nothing to splice after all */
-        return request_reply_pg(r, 200, res);
-    PQclear(res);
-    return request_reply_owned(r, 200, "application/json", body, strlen(body));
-fail:
-    PQclear(res);
-    return -1;
+    return questions__reply_page(r, res);
 }
 
 /* The four orders of /questions, by the `sort` parameter; a cursor
@@ -222,19 +222,23 @@ static const struct page_list questions__lists[] = {
     [QL_NEWEST] = {.sort = "newest",
                    .keyset = {.shape = 'n',
                               .desc = true,
-                              QB_BY_TIME("q.asked_at", "q.id")}},
+                              QB_BY_TIME("q.asked_at", "q.id")},
+                   .item = REP_QUESTION},
     [QL_OLDEST] = {.sort = "oldest",
-                   .keyset = {.shape = 'o', QB_BY_TIME("q.asked_at", "q.id")}},
+                   .keyset = {.shape = 'o', QB_BY_TIME("q.asked_at", "q.id")},
+                   .item = REP_QUESTION},
     [QL_UPDATED] = {.sort = "updated",
                     .keyset = {.shape = 'u',
                                .desc = true,
-                               QB_BY_TIME("q.updated_at", "q.id")}},
+                               QB_BY_TIME("q.updated_at", "q.id")},
+                    .item = REP_QUESTION},
     [QL_RELEVANCE] = {.sort = "relevance",
                       .keyset = {.shape = 'r',
                                  .desc = true,
                                  .ncolumns = 2,
                                  .columns = {{"r.rank", "real"},
-                                             {"(r.q).id", "uuid"}}}},
+                                             {"(r.q).id", "uuid"}}},
+                      .item = REP_QUESTION},
 };
 
 /* The list for the request's `sort` (the spec's enum; newest when
@@ -369,28 +373,33 @@ int handle_create_question(struct request *r)
                              r->request_id, r->key_id,
                              sealed,        kid};
 
-    return hx_reply_create(r, &questions_statements[QG_COUNT], params,
-                           "/questions/", 1);
+    return hx_reply_create_as(r, &questions_statements[QG_COUNT], params,
+                              "/questions/", 1, REP_QUESTION);
 }
 
 int handle_patch_question(struct request *r)
 {
-    char tags[1200];
     char hex[CONTACTS_SEALED_HEX];
     const char *sealed, *kid;
 
     if (questions__contact_or_reply(r, hex, &sealed, &kid) == REPLY_QUEUED)
         return REPLY_QUEUED;
+    /* If-Match ($3) is checked by hx_reply_patch against what clients
+     * are sent, so the function gets NULL. */
     const char *params[8] = {request_param_str(r, "id"),
                              r->raw_body,
-                             hx_if_match(r, tags, sizeof(tags)),
+                             NULL,
                              r->cfg->public_base_url,
                              r->request_id,
                              r->key_id,
                              sealed,
                              kid};
+    const char *current[2] = {r->cfg->public_base_url,
+                              request_param_str(r, "id")};
 
-    return hx_reply_write_one(r, &questions_statements[QG_COUNT + 1], params);
+    return hx_reply_patch(r, &questions_statements[QG_COUNT + 3], current,
+                          &questions_statements[QG_COUNT + 1], params,
+                          REP_QUESTION);
 }
 
 int handle_delete_question(struct request *r)

@@ -30,6 +30,15 @@ const struct db_statement replies_statements[] = {
      "SELECT mq_audit($3, $4, 'reply.hide', $1::text, '{}', $5) "
      "FROM mq_delete_reply($1::uuid, $2::uuid) AS d",
      5},
+    /* The representation a PATCH's If-Match is checked against, locked
+     * as mq__lock_reply locks it (hx_reply_patch); no row when the
+     * caller's doctor did not write it, so the write answers 403. */
+    {"reply_current",
+     "SELECT mq_reply_json(r)::text FROM replies r JOIN questions q ON "
+     "q.id = r.question_id WHERE r.id = $1::uuid AND r.deleted_at IS NULL "
+     "AND q.deleted_at IS NULL AND ($2::uuid IS NULL OR "
+     "r.doctor_id = $2::uuid) FOR UPDATE OF r",
+     2},
 };
 const size_t replies_nstatements = ARRAY_SIZE(replies_statements);
 
@@ -46,6 +55,7 @@ static const struct page_list replies__of_question = {
     .keyset = {QB_BY_TIME("r.replied_at", "r.id")},
     .flags = PAGE_PARENT,
     .missing = "No question with that id.",
+    .item = REP_REPLY,
 };
 
 int handle_list_question_replies(struct request *r)
@@ -75,10 +85,12 @@ int handle_list_question_replies(struct request *r)
 static const struct page_list replies__newest = {
     .sort = "newest",
     .keyset = {.shape = 'n', .desc = true, QB_BY_TIME("r.replied_at", "r.id")},
+    .item = REP_REPLY,
 };
 static const struct page_list replies__updated = {
     .sort = "updated",
     .keyset = {.shape = 'u', QB_BY_TIME("r.updated_at", "r.id")},
+    .item = REP_REPLY,
 };
 
 int handle_list_replies(struct request *r)
@@ -126,7 +138,14 @@ int handle_get_reply(struct request *r)
         PQclear(res);
         return hx_reply_missing(r, true, "No reply with that id.");
     }
-    return request_reply_pg(r, 200, res);
+    char *owned;
+    size_t len;
+    owned = rep_finish_text(r->cfg, REP_REPLY, PQgetvalue(res, 0, 0),
+                            (size_t)PQgetlength(res, 0, 0), &len);
+    PQclear(res);
+    if (owned == NULL)
+        return hx_reply_internal(r, "cannot complete a representation");
+    return request_reply_owned(r, 200, "application/json", owned, len);
 }
 
 int handle_create_reply(struct request *r)
@@ -158,20 +177,21 @@ int handle_create_reply(struct request *r)
                              r->raw_body,
                              r->request_id,
                              r->key_id};
-    return hx_reply_create(r, &replies_statements[1], params, "/replies/", 1);
+    return hx_reply_create_as(r, &replies_statements[1], params, "/replies/", 1,
+                              REP_REPLY);
 }
 
 int handle_patch_reply(struct request *r)
 {
-    char tags[1200];
-    const char *params[6] = {request_param_str(r, "id"),
-                             r->raw_body,
-                             hx_if_match(r, tags, sizeof(tags)),
-                             replies__actor(r),
-                             r->request_id,
-                             r->key_id};
+    /* If-Match ($3) is checked by hx_reply_patch against what clients
+     * are sent, so the function gets NULL. */
+    const char *params[6] = {
+        request_param_str(r, "id"), r->raw_body,   NULL,
+        replies__actor(r),          r->request_id, r->key_id};
+    const char *current[2] = {request_param_str(r, "id"), replies__actor(r)};
 
-    return hx_reply_write_one(r, &replies_statements[2], params);
+    return hx_reply_patch(r, &replies_statements[4], current,
+                          &replies_statements[2], params, REP_REPLY);
 }
 
 int handle_delete_reply(struct request *r)
