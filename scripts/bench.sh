@@ -128,7 +128,9 @@ if [ "$have" != "$N" ]; then
         scripts/pg.sh createdb "$pgdir" "$PGPORT" "$db" || die "cannot create $db"
         "$medqa" migrate >"$run/migrate.log" 2>&1 || die "migrate failed"
     fi
-    "$medqa" --help 2>&1 | grep -q -- '--synthetic' ||
+    # Not grep -q: it would stop reading early, and under pipefail
+    # medqa's SIGPIPE fails the test.
+    "$medqa" --help 2>&1 | grep -- '--synthetic' >/dev/null ||
         die "$medqa has no 'seed --synthetic' yet"
     say "loading $N synthetic questions into $db"
     t0=$(date +%s)

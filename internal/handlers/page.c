@@ -245,6 +245,61 @@ static int page__item(const struct request *r, const struct page *pg,
     return *owned != NULL ? 0 : -1;
 }
 
+/* page__envelope() for a typed list: the items built from the rows'
+ * columns (represent.h), completed, in the envelope, which jansson
+ * writes. Frees res. */
+static int page__typed_envelope(struct request *r, const struct page *pg,
+                                PGresult *res, int shown, const char *cursor)
+{
+    int col = 1 + qb_keyset_keys(&pg->list->keyset);
+    json_t *items = json_array();
+    json_t *env = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    size_t i;
+    json_t *x;
+    int rc = -1;
+
+    if (items == NULL)
+        goto out;
+    for (int k = 0; k < shown; k++) {
+        if (PQgetisnull(res, k, 0))
+            continue;
+        x = pg->list->item == REP_QUESTION
+                ? rep_question_row(res, k, col, r->cfg->public_base_url)
+                : rep_reply_row(res, k, col);
+        if (json_array_append_new(items, x) != 0)
+            goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if (pg->list->complete != NULL && json_array_size(items) > 0) {
+        rc = pg->list->complete(r, items);
+        if (rc != REPLY_NONE)
+            goto out;
+        rc = -1;
+    }
+    json_array_foreach(items, i, x) {
+        if (rep_add_fields(r->cfg, pg->list->item, x) != 0)
+            goto out;
+    }
+    env = json_pack("{s:O, s:o}", "data", items, "next_cursor",
+                    cursor[0] != '\0' ? json_string(cursor) : json_null());
+    body = env != NULL ? rep_dump(env, &len) : NULL;
+    if (body == NULL)
+        goto out;
+    if (cursor[0] != '\0' && page__link(r, pg, cursor) != 0)
+        goto out;
+    rc = request_reply_owned(r, 200, "application/json", body, len);
+    body = NULL;
+out:
+    free(body);
+    json_decref(env);
+    json_decref(items);
+    PQclear(res);
+    return rc;
+}
+
 /* Turns the rows into the envelope and replies 200. The query fetched
  * more than limit rows when more exist; rows whose item is NULL are
  * skipped (a PAGE_PARENT's parent without items). Frees res. */
@@ -272,6 +327,11 @@ static int page__envelope(struct request *r, const struct page *pg,
             rc = hx_reply_internal(r, "cannot encode a cursor");
             goto out;
         }
+    }
+    if (pg->list->typed) {
+        rc = page__typed_envelope(r, pg, res, shown, cursor);
+        res = NULL;
+        goto out;
     }
     owned = calloc((size_t)shown + 1, sizeof(*owned));
     items = calloc((size_t)shown + 1, sizeof(*items));

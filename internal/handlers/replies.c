@@ -12,9 +12,9 @@
 
 const struct db_statement replies_statements[] = {
     {"reply_get",
-     "SELECT mq_reply_json(r)::text FROM replies r JOIN questions q ON "
-     "q.id = r.question_id WHERE r.id = $1::uuid AND r.deleted_at IS NULL "
-     "AND q.deleted_at IS NULL",
+     "SELECT " REP_R_COLS " FROM replies r JOIN questions q ON "
+     "q.id = r.question_id" REP_R_JOINS " WHERE r.id = $1::uuid AND "
+     "r.deleted_at IS NULL AND q.deleted_at IS NULL",
      1},
     {"reply_create",
      "SELECT j::text, j->>'id', mq_audit($6, $7, 'reply.create', j->>'id', "
@@ -56,6 +56,7 @@ static const struct page_list replies__of_question = {
     .flags = PAGE_PARENT,
     .missing = "No question with that id.",
     .item = REP_REPLY,
+    .typed = true,
 };
 
 int handle_list_question_replies(struct request *r)
@@ -69,12 +70,12 @@ int handle_list_question_replies(struct request *r)
     qb_param(&b, request_param_str(r, "id"));
     /* The LEFT JOIN keeps one row when the question exists but has no
      * (more) replies, so "no question" (404) and "no replies" differ. */
-    qb_add(&b, "SELECT CASE WHEN x.id IS NOT NULL THEN "
-               "mq_reply_json(x.rep)::text END, x.ts, x.id "
-               "FROM questions q LEFT JOIN LATERAL (SELECT r AS rep, ");
-    qb_add(&b, QB_TS("r.replied_at") " AS ts, r.id::text AS id "
-                                     "FROM replies r WHERE r.question_id = "
-                                     "q.id AND r.deleted_at IS NULL");
+    qb_add(&b, "SELECT x.* FROM questions q LEFT JOIN LATERAL (SELECT "
+               "r.id AS marker, ");
+    qb_add(&b, QB_TS("r.replied_at") ", r.id::text, " REP_R_COLS
+                                     " FROM replies r" REP_R_JOINS
+                                     " WHERE r.question_id = q.id AND "
+                                     "r.deleted_at IS NULL");
     page_keyset(&pg, &b);
     qb_add(&b, ") x ON true WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
     return page_reply(r, &pg, &b);
@@ -86,11 +87,13 @@ static const struct page_list replies__newest = {
     .sort = "newest",
     .keyset = {.shape = 'n', .desc = true, QB_BY_TIME("r.replied_at", "r.id")},
     .item = REP_REPLY,
+    .typed = true,
 };
 static const struct page_list replies__updated = {
     .sort = "updated",
     .keyset = {.shape = 'u', QB_BY_TIME("r.updated_at", "r.id")},
     .item = REP_REPLY,
+    .typed = true,
 };
 
 int handle_list_replies(struct request *r)
@@ -105,11 +108,11 @@ int handle_list_replies(struct request *r)
                            &pg) == REPLY_QUEUED)
         return REPLY_QUEUED;
     qb_init(&b, "rl");
-    qb_add(&b, "SELECT mq_reply_json(r)::text, ");
+    qb_add(&b, "SELECT r.id, ");
     qb_add(&b, updated ? QB_TS("r.updated_at") : QB_TS("r.replied_at"));
-    qb_add(&b, ", r.id::text FROM replies r JOIN questions q ON q.id = "
-               "r.question_id AND q.deleted_at IS NULL "
-               "WHERE r.deleted_at IS NULL");
+    qb_add(&b, ", r.id::text, " REP_R_COLS " FROM replies r JOIN questions q "
+               "ON q.id = r.question_id AND q.deleted_at IS NULL" REP_R_JOINS
+               " WHERE r.deleted_at IS NULL");
     if ((v = request_param_str(r, "doctor")) != NULL) {
         qb_filter(&b, " AND r.doctor_id = $%d::uuid", v);
         qb_shape(&b, 'o');
@@ -138,11 +141,13 @@ int handle_get_reply(struct request *r)
         PQclear(res);
         return hx_reply_missing(r, true, "No reply with that id.");
     }
-    char *owned;
-    size_t len;
-    owned = rep_finish_text(r->cfg, REP_REPLY, PQgetvalue(res, 0, 0),
-                            (size_t)PQgetlength(res, 0, 0), &len);
+    json_t *x = rep_reply_row(res, 0, 0);
+    char *owned = NULL;
+    size_t len = 0;
     PQclear(res);
+    if (x != NULL && rep_add_fields(r->cfg, REP_REPLY, x) == 0)
+        owned = rep_dump(x, &len);
+    json_decref(x);
     if (owned == NULL)
         return hx_reply_internal(r, "cannot complete a representation");
     return request_reply_owned(r, 200, "application/json", owned, len);

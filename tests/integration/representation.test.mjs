@@ -6,7 +6,7 @@
 // keep working with them: the settings are part of what the tag covers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { req, startMedqa, createDb, assertProblem } from './lib/medqa.mjs';
+import { req, startMedqa, createDb, assertProblem, psql } from './lib/medqa.mjs';
 import {
   demoServer, seedDemo, createKey, auth, IDS,
   QUESTION_KEYS, REPLY_KEYS,
@@ -185,4 +185,118 @@ test('the ETag covers the settings: same configuration, same tag; other licence,
     await twin.stop();
     await other.stop();
   }
+});
+
+// issue 17: the reads build questions and replies in C from typed columns;
+// PostgreSQL's own functions (mq_question_json, mq_reply_json), which the
+// writes still use, are the reference: same fields, values and order.
+const A_FIELDS = ['canonical_url', 'license', 'attribution', 'disclaimer'];
+const strip = (o) => Object.fromEntries(Object.entries(o).filter(([k]) => !A_FIELDS.includes(k)));
+
+test('what C builds equals PostgreSQL\'s representation, key order included, for every question and reply', async () => {
+  await m.ready;
+  // Strings every escaper must get right, in every kind of field.
+  const odd = 'Quote " back\\slash \u0001\u001f tab\t nl\n </script> & é 𝄞 \u2028\u2029 \u00a0';
+  const topic = await req(m.base, '/topics', {
+    method: 'POST', headers: auth(m.keys.editor),
+    json: { slug: 'odd-topic', name: `Odd ${odd}`, department: 'neurology', description: 'x' },
+  });
+  assert.equal(topic.status, 201, topic.text);
+  const made = await req(m.base, '/questions', {
+    method: 'POST', headers: auth(m.keys.app),
+    json: {
+      title: `Title ${odd}`, body: `Body ${odd}`, department: 'neurology', language: 'zh-TW',
+      asker: { name: `N ${odd}`.slice(0, 60), age_band: '40-49', gender: 'other' },
+      topics: ['odd-topic', 'eyelid-muscle-twitching'],
+    },
+  });
+  assert.equal(made.status, 201, made.text);
+  const rep = await req(m.base, `/questions/${made.body.id}/replies`, {
+    method: 'POST', headers: auth(m.keys.lan), json: { body: `Reply ${odd}` },
+  });
+  assert.equal(rep.status, 201, rep.text);
+  assert.equal((await req(m.base, `/questions/${made.body.id}`, {
+    method: 'PATCH', headers: auth(m.keys.editor), json: { headline: `H ${odd}` },
+  })).status, 200);
+
+  const rows = (await psql(m.db, `SELECT mq_question_json(q, 'http://localhost:${m.port}')::text FROM questions q
+      WHERE q.deleted_at IS NULL ORDER BY q.asked_at DESC, q.id DESC`)).trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(rows.length > 10);
+  const replies = new Map();
+  for (const l of (await psql(m.db, `SELECT mq_reply_json(r)::text FROM replies r
+      WHERE r.deleted_at IS NULL ORDER BY r.replied_at, r.id`)).trim().split('\n')) {
+    const x = JSON.parse(l);
+    if (!replies.has(x.question_id)) replies.set(x.question_id, []);
+    replies.get(x.question_id).push(x);
+  }
+  for (const want of rows) {
+    const got = await req(m.base, `/questions/${want.id}?include=replies`);
+    assert.equal(got.status, 200);
+    const { replies: gotReplies, ...q } = got.body;
+    assert.equal(JSON.stringify(strip(q)), JSON.stringify(want), `question ${want.id}`);
+    assert.equal(JSON.stringify(gotReplies.map(strip)), JSON.stringify(replies.get(want.id) || []),
+      `replies of ${want.id}`);
+    const one = await req(m.base, `/questions/${want.id}`);
+    assert.equal(JSON.stringify(strip(one.body)), JSON.stringify(want));
+    const page = await req(m.base, `/questions/${want.id}/replies`);
+    assert.equal(JSON.stringify(page.body.data.map(strip)), JSON.stringify(replies.get(want.id) || []));
+  }
+  // The whole list, newest first, page by page.
+  const listed = [];
+  for (let cursor = null, i = 0; i < 100; i++) {
+    const page = await req(m.base, `/questions?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+    listed.push(...page.body.data.map(strip));
+    cursor = page.body.next_cursor;
+    if (!cursor) break;
+  }
+  assert.equal(JSON.stringify(listed), JSON.stringify(rows));
+  const all = await req(m.base, '/replies?limit=100&sort=updated');
+  for (const x of all.body.data) {
+    const want = replies.get(x.question_id).find((y) => y.id === x.id);
+    assert.equal(JSON.stringify(strip(x)), JSON.stringify(want));
+  }
+  const odd1 = await req(m.base, `/replies/${rep.body.id}`);
+  assert.equal(odd1.body.body, `Reply ${odd}`);
+  assert.equal(odd1.text, rep.text.replace(/"updated_at":"[^"]*"/, `"updated_at":"${odd1.body.updated_at}"`));
+});
+
+test('hidden content is never served: a hidden question, reply or topic leaves every read at once', async () => {
+  await m.ready;
+  const q = (await req(m.base, '/questions', {
+    method: 'POST', headers: auth(m.keys.app),
+    json: { title: 'Hide me', body: 'Soon hidden.', department: 'neurology',
+      asker: { name: 'H', age_band: '40-49', gender: 'other' }, topics: ['eyelid-muscle-twitching'] },
+  })).body;
+  const t = await req(m.base, '/topics', {
+    method: 'POST', headers: auth(m.keys.editor),
+    json: { slug: 'soon-gone', name: 'Soon gone', department: 'neurology', description: 'x' },
+  });
+  assert.equal(t.status, 201);
+  assert.equal((await req(m.base, `/questions/${q.id}`, {
+    method: 'PATCH', headers: auth(m.keys.editor), json: { topics: ['soon-gone', 'eyelid-muscle-twitching'] },
+  })).status, 200);
+  const r1 = (await req(m.base, `/questions/${q.id}/replies`, {
+    method: 'POST', headers: auth(m.keys.lan), json: { body: 'Kept reply.' } })).body;
+  const r2 = (await req(m.base, `/questions/${q.id}/replies`, {
+    method: 'POST', headers: auth(m.keys.lan), json: { body: 'Hidden reply.' } })).body;
+  assert.equal((await req(m.base, `/replies/${r2.id}`, { method: 'DELETE', headers: auth(m.keys.editor) })).status, 204);
+  assert.equal((await req(m.base, '/topics/soon-gone', { method: 'DELETE', headers: auth(m.keys.editor) })).status, 204);
+  const page = await req(m.base, `/questions/${q.id}?include=replies`);
+  assert.deepEqual(page.body.topics.map((x) => x.slug), ['eyelid-muscle-twitching']);
+  assert.deepEqual(page.body.replies.map((x) => x.id), [r1.id]);
+  const list = await req(m.base, '/questions?limit=3');
+  assert.deepEqual(list.body.data.find((x) => x.id === q.id).topics.map((x) => x.slug), ['eyelid-muscle-twitching']);
+  assertProblem(await req(m.base, `/replies/${r2.id}`), 404);
+  assert.deepEqual((await req(m.base, `/questions/${q.id}/replies`)).body.data.map((x) => x.id), [r1.id]);
+
+  assert.equal((await req(m.base, `/questions/${q.id}`, { method: 'DELETE', headers: auth(m.keys.editor) })).status, 204);
+  assertProblem(await req(m.base, `/questions/${q.id}`), 404);
+  assertProblem(await req(m.base, `/questions/${q.id}/replies`), 404);
+  assertProblem(await req(m.base, `/replies/${r1.id}`), 404);
+  assert.ok(!(await req(m.base, '/questions?limit=5')).body.data.some((x) => x.id === q.id));
+  assert.ok(!(await req(m.base, '/replies?limit=20')).body.data.some((x) => x.question_id === q.id));
+  // An editor still sees it, with deleted_at.
+  const ed = await req(m.base, `/questions/${q.id}?include=replies`, { headers: auth(m.keys.editor) });
+  assert.equal(ed.status, 200);
+  assert.match(ed.body.deleted_at, /Z$/);
 });
