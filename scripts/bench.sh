@@ -21,6 +21,7 @@
 #   BENCH_PGBENCH_CONNS=$BENCH_CONNS (pgbench clients)
 #   BENCH_CONNS=64  BENCH_THREADS=2    BENCH_WORKERS=4        BENCH_RSS_CONNS=256
 #   BENCH_CASES="get replies list deep related page search post mix"
+#     (add "peers" for the Go and Node peers beside medqa: bench/peers/)
 #   BENCH_PAGE_IDS=2000 (the page case's sample: ids whose stored Similar
 #   Q&A medqa's refresh worker warms first, at a rate the report gives)
 #   BENCH_DEPTH=50000 (rows before the deep page)  BENCH_MAX_IDS=200000
@@ -74,7 +75,10 @@ die() {
     exit 1
 }
 
+PEERS_PIDS=""
 cleanup() {
+    # shellcheck disable=SC2086 # a list of pids
+    [ -n "$PEERS_PIDS" ] && kill $PEERS_PIDS 2>/dev/null
     [ -n "$static_pid" ] && kill "$static_pid" 2>/dev/null && wait "$static_pid" 2>/dev/null
     [ -n "$medqa_pid" ] && kill "$medqa_pid" 2>/dev/null && wait "$medqa_pid" 2>/dev/null
     scripts/pg.sh stop "$pgdir" >/dev/null 2>&1
@@ -131,6 +135,8 @@ if [ "$have" != "$N" ]; then
         scripts/pg.sh createdb "$pgdir" "$PGPORT" "$db" || die "cannot create $db"
         "$medqa" migrate >"$run/migrate.log" 2>&1 || die "migrate failed"
     fi
+    # Not grep -q: it would stop reading early, and under pipefail
+    # medqa's SIGPIPE fails the test.
     "$medqa" --help 2>&1 | grep -- '--synthetic' >/dev/null ||
         die "$medqa has no 'seed --synthetic' yet"
     say "loading $N synthetic questions into $db"
@@ -274,8 +280,16 @@ while IFS= read -r term; do
     search_d+=(-D "q$i=$term")
 done <bench/search_terms.txt
 
+# "peers" is not a medqa case of its own: bench/peers/peers.sh runs it.
+PEERS=0
+if [[ " $CASES " == *" peers "* ]]; then
+    PEERS=1
+    CASES=$(echo " $CASES " | sed 's/ peers / /; s/^ *//; s/ *$//')
+    # shellcheck source=bench/peers/peers.sh
+    . bench/peers/peers.sh
+fi
 for c in $CASES; do
-    [ -n "${WRK[$c]:-}" ] || die "unknown case '$c' (know: ${!WRK[*]})"
+    [ -n "${WRK[$c]:-}" ] || die "unknown case '$c' (know: ${!WRK[*]} peers)"
 done
 
 # pgbench's connection, variables and scripts for case $1, in PGARGS.
@@ -337,11 +351,12 @@ for c in $CASES; do
         ;;
     esac
 done
-# The ceiling's SQL must be medqa's: one body must match byte for byte.
+# What medqa builds in C must be what mq_question_json gives (same keys,
+# order and values; jq keeps the order), besides the republishing fields.
 if [[ " $CASES " == *" get "* ]]; then
     id=$(head -n 1 "$ids")
-    a=$(curl -s "$base/questions/$id" | sha256sum)
-    b=$(sql "SELECT mq_question_json(q, '$base')::text FROM questions q WHERE q.id = '$id'" | tr -d '\n' | sha256sum)
+    a=$(curl -s "$base/questions/$id" | jq -c 'del(.canonical_url, .license, .attribution, .disclaimer)')
+    b=$(sql "SELECT mq_question_json(q, '$base')::text FROM questions q WHERE q.id = '$id'" | jq -c .)
     [ "$a" = "$b" ] || say "warning: GET /questions/$id differs from what mq_question_json gives"
 fi
 
@@ -600,6 +615,7 @@ for r in $(seq "$ROUNDS"); do
     done
     purge quick
 done
+[ "$PEERS" = 1 ] && peers_case
 say "RSS run: get at $RSS_CONNS connections"
 echo "rss get 1 $(wrk_medqa get "$RSS_CONNS" "$DUR")" >>"$res"
 for c in $C1_CASES; do
@@ -786,6 +802,7 @@ report() {
         fi
     fi
     target "peak RSS MiB at $RSS_CONNS connections" "$(mib "$(median rss get 11)")" 24
+    [ "$PEERS" = 1 ] && peers_report
     for c in related search; do
         [[ " $C1_CASES " == *" $c "* ]] && [[ " $CASES " == *" $c "* ]] || continue
         lim=20

@@ -231,9 +231,9 @@ export function assertEtag(r) {
 /** The keys of a Question representation, in order. */
 export const QUESTION_KEYS = ['id', 'title', 'body', 'language', 'asker',
   'department', 'topics', 'state', 'reply_count', 'asked_at', 'updated_at', 'url',
-  'headline', 'medical_review'];
+  'headline', 'medical_review', 'license', 'attribution', 'disclaimer'];
 export const REPLY_KEYS = ['id', 'question_id', 'kind', 'body', 'doctor',
-  'replied_at', 'updated_at'];
+  'replied_at', 'updated_at', 'license', 'attribution', 'disclaimer'];
 export const TOPIC_KEYS = ['slug', 'name', 'department', 'description', 'question_count'];
 export const DOCTOR_KEYS = ['id', 'name', 'department', 'reply_count'];
 export const CHANGE_KEYS = ['seq', 'type', 'id', 'at'];
