@@ -12,13 +12,20 @@
 
 const struct db_statement related_worker_statements[] = {
     {"related_refresh_df", "SELECT mq_refresh_df_if_stale($1::int)", 1},
-    /* The stored Similar Q&A (sql/related_store.sql). */
+    /* The stored Similar Q&A (sql/related_store.sql). The claim and the
+     * refresh commit asynchronously: what they write is derived, and a
+     * crash that loses one leaves the question queued (or its lease
+     * unset) to be redone, while a WAL flush per refreshed question was
+     * felt by every writer during a backfill. */
     {"related_store_configure", "SELECT mq_related_configure($1::int)", 1},
     {"related_store_claim",
-     "SELECT question_id::text, mark::text FROM mq_related_claim($1::int, "
-     "$2::int)",
+     "SELECT c.question_id::text, c.mark::text FROM "
+     "set_config('synchronous_commit', 'off', true), "
+     "mq_related_claim($1::int, $2::int) AS c",
      2},
-    {"related_store_refresh", "SELECT mq_related_refresh($1::uuid, $2::bigint)",
+    {"related_store_refresh",
+     "SELECT mq_related_refresh($1::uuid, $2::bigint) "
+     "FROM set_config('synchronous_commit', 'off', true)",
      2},
     {"related_store_backfill",
      "SELECT mq_related_backfill($1::uuid, $2::int)::text", 2},

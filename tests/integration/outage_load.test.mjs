@@ -84,6 +84,13 @@ test('PostgreSQL stopped and started under concurrent writes: acknowledged write
         }
       };
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
+      // Writing before the outage: until the first acknowledged write
+      // (on a loaded machine, with the Similar Q&A worker's start-up
+      // backfill beside it, that can take more than a second), then 1 s.
+      for (const t0 = Date.now(); Date.now() - t0 < HANG_MS;) {
+        if (questions.some((x) => x.r.status === 201)) break;
+        await sleep(100);
+      }
       await sleep(1000);
       phase = 'stopping';
       await pgsh('stop', pg.dir);
