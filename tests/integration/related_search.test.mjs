@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { req, assertProblem, runMedqa, dbUrl, psql } from './lib/medqa.mjs';
-import { demoServer } from './lib/fixtures.mjs';
+import { demoServer, relatedSettled } from './lib/fixtures.mjs';
 
 let db;
 let editor;
@@ -71,6 +71,8 @@ test('a question whose rarest words are its own still finds its neighbours', asy
   const src = await ask('Kneecap grinding when I squat', `Kneecap grinding. ${own}.`, 'orthopedics');
   const mate = await ask('Grinding kneecap on stairs', 'My kneecap makes a grinding noise on stairs.', 'orthopedics');
   psql(db, 'SELECT mq_refresh_df()');
+  // src's stored result predates mate: wait for the worker to redo it.
+  await relatedSettled(db);
   const got = (await related(src, 4)).map((q) => q.id);
   assert.ok(got.includes(mate), `neighbour found: ${JSON.stringify(got)}`);
 });
