@@ -165,6 +165,14 @@ static int main__serve(struct config *cfg)
     int sig = 0;
     int rc = 1;
 
+    /* Reads take timestamps in PostgreSQL's ISO output and write RFC 3339
+     * in C (handlers/represent.h, REP_TS), which costs PostgreSQL far
+     * less than to_char; libpq sends PGDATESTYLE at connection start (and
+     * PgBouncer keeps it per client), so a server or a role configured
+     * with another DateStyle cannot change what a read parses. */
+    if (setenv("PGDATESTYLE", "ISO", 1) != 0)
+        return 1;
+
     if (main__need_db(cfg) != 0)
         return 1;
     if (cfg->cursor_secret == NULL) {

@@ -44,12 +44,15 @@ struct page_list {
                             else each is completed (represent.h) */
     /* Items built in C (represent.h): each row is (a non-NULL marker when
      * it has an item, the keys, then REP_Q_COLS or REP_R_COLS by `item`)
-     * instead of (item json, keys). */
+     * instead of (item json, keys); a timestamp key is a REP_TS column. */
     bool typed;
-    /* typed: fills in what the row does not hold (a question's topics),
-     * on the page's items in order; returns REPLY_NONE, REPLY_QUEUED
-     * after answering a failure, or -1. NULL: nothing to fill in. */
-    int (*complete)(struct request *r, json_t *items);
+    /* typed questions: fetches what the rows do not hold, the topics of
+     * the page's first `shown` rows (item columns from `col`), into
+     * *topics: rows of (question id, slug, name) by question id, then as
+     * each question shows them. Returns REPLY_NONE, REPLY_QUEUED after
+     * answering a failure, or -1. NULL: nothing to fetch. */
+    int (*fetch)(struct request *r, const PGresult *res, int col, int shown,
+                 PGresult **topics);
 };
 
 /* One request's page of a list. */

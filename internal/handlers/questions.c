@@ -1,7 +1,8 @@
 /* handlers/questions — /questions and /questions/{id}.
  *
- * Reads are one prepared round trip each; PostgreSQL builds the JSON
- * (mq_question_json) and the text goes to the client untouched. Writes
+ * Reads are one prepared round trip each (two for a list page or
+ * include=replies); PostgreSQL returns plain columns and represent.c
+ * writes the JSON. Writes
  * call one PL/pgSQL function each, so every write, its topics and its
  * change event commit together or not at all. */
 #include "common.h"
@@ -69,10 +70,12 @@
 #define QG(name, related, visible)                                             \
     {                                                                          \
         name,                                                                  \
-            "SELECT " REP_Q_COLS ", t.slug, t.name, mq_ts(q.deleted_at), "     \
-            "q.rel FROM (SELECT q.*, " related " AS rel FROM questions q "     \
-            "WHERE q.id = $2::uuid" visible                                    \
-            " OFFSET 0) q" REP_Q_JOINS QG_TOPICS " ORDER BY t.name, t.slug",   \
+            "SELECT " REP_Q_COLS ", t.slug, t.name, " REP_TS(                  \
+                "q.deleted_at") ", q.rel FROM (SELECT q.*, " related           \
+                                " AS rel FROM questions q "                    \
+                                "WHERE q.id = $2::uuid" visible                \
+                                " OFFSET 0) q" REP_Q_JOINS QG_TOPICS           \
+                                " ORDER BY t.name, t.slug",                    \
             2                                                                  \
     }
 /* The columns after REP_Q_COLS. */
@@ -135,61 +138,44 @@ const struct db_statement questions_statements[] = {
 };
 const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
-/* The replies for include=replies of question `id`, completed, into
- * the question. Returns REPLY_NONE, REPLY_QUEUED after answering a
- * failure, or -1 when out of memory. */
-static int questions__replies_or_reply(struct request *r, json_t *q,
+/* Writes ,"replies":[…] for include=replies of question `id`, each
+ * completed. Returns REPLY_NONE, REPLY_QUEUED after answering a failure,
+ * or -1. */
+static int questions__replies_or_reply(struct request *r, struct rep_buf *b,
                                        const char *id)
 {
     const char *params[1] = {id};
     PGresult *res = NULL;
-    json_t *list = json_array();
     int rc = -1;
 
-    if (list == NULL)
-        return -1;
     if (hx_query_or_reply(r, &questions_statements[QG_COUNT + 4], params, true,
-                          &res) == REPLY_QUEUED) {
-        json_decref(list);
+                          &res) == REPLY_QUEUED)
         return REPLY_QUEUED;
-    }
+    rep_buf_lit(b, ",\"replies\":[");
     for (int i = 0; i < PQntuples(res); i++) {
-        json_t *x = rep_reply_row(res, i, 0);
-        if (x == NULL || rep_add_fields(r->cfg, REP_REPLY, x) != 0 ||
-            json_array_append_new(list, x) != 0)
+        if (i > 0)
+            rep_buf_lit(b, ",");
+        if (rep_reply(b, r->cfg, res, i, 0) != 0)
             goto out;
     }
-    rc = json_object_set(q, "replies", list) == 0 ? REPLY_NONE : -1;
+    rep_buf_lit(b, "]");
+    rc = REPLY_NONE;
 out:
-    json_decref(list);
     PQclear(res);
     return rc;
 }
 
-/* Appends member "related" to the serialized object `body` (len bytes,
- * ending in '}'): the JSON text PostgreSQL gave (mq_related_stored, a
- * stored result as it was computed), as it is. Parsing ~4 KB into a
- * jansson tree only to print it again was most of medqa's CPU on a
- * question page (perf: jansson and malloc ~55% of the page's samples).
- * Frees body; returns the new text, or NULL when out of memory. */
-static char *questions__splice_related(char *body, size_t *len, const char *rel,
-                                       size_t rel_len)
+/* Appends ,"related": with the JSON text PostgreSQL gave
+ * (mq_related_stored, a stored result as it was computed), as it is:
+ * parsing ~4 KB into jansson only to print it again was most of medqa's
+ * CPU on a question page (perf: jansson and malloc ~55% of its samples). */
+static void questions__related(struct rep_buf *b, const PGresult *res)
 {
-    static const char key[] = ",\"related\":";
-    size_t head = *len - 1; /* without the closing '}' */
-    size_t n = head + (sizeof(key) - 1) + rel_len + 1;
-    char *out = malloc(n + 1);
-
-    if (out != NULL) {
-        memcpy(out, body, head);
-        memcpy(out + head, key, sizeof(key) - 1);
-        memcpy(out + head + sizeof(key) - 1, rel, rel_len);
-        out[n - 1] = '}';
-        out[n] = '\0';
-        *len = n;
-    }
-    free(body);
-    return out;
+    if (PQgetisnull(res, 0, QG_REL))
+        return;
+    rep_buf_lit(b, ",\"related\":");
+    rep_buf_raw(b, PQgetvalue(res, 0, QG_REL),
+                (size_t)PQgetlength(res, 0, QG_REL));
 }
 
 /* Answers 200 with a question_get result: the question (represent.h)
@@ -198,41 +184,43 @@ static char *questions__splice_related(char *body, size_t *len, const char *rel,
 static int questions__reply_page(struct request *r, PGresult *res,
                                  bool with_replies)
 {
-    json_t *q = rep_question_row(res, 0, 0, r->cfg->public_base_url);
+    struct rep_buf b;
     char *body = NULL;
     size_t len = 0;
     int rc = -1;
+    int ntopics = 0;
 
-    if (q == NULL)
+    rep_buf_init(&b, with_replies ? 4096 : 1536);
+    if (rep_question_head(&b, res, 0, 0) != 0)
         goto out;
     for (int i = 0; i < PQntuples(res); i++)
-        if (!PQgetisnull(res, i, QG_TOPIC) &&
-            rep_add_topic(q, PQgetvalue(res, i, QG_TOPIC),
-                          PQgetvalue(res, i, QG_TOPIC + 1)) != 0)
-            goto out;
-    if (rep_add_fields(r->cfg, REP_QUESTION, q) != 0)
+        if (!PQgetisnull(res, i, QG_TOPIC))
+            rep_topic(&b, ntopics++ == 0, PQgetvalue(res, i, QG_TOPIC),
+                      PQgetvalue(res, i, QG_TOPIC + 1));
+    if (rep_question_tail(&b, r->cfg, res, 0, 0, r->cfg->public_base_url) != 0)
         goto out;
     if (with_replies) {
-        rc = questions__replies_or_reply(r, q, PQgetvalue(res, 0, 0));
+        rc = questions__replies_or_reply(r, &b, PQgetvalue(res, 0, 0));
         if (rc != REPLY_NONE)
             goto out;
         rc = -1;
     }
+    questions__related(&b, res);
     if (!PQgetisnull(res, 0, QG_DELETED)) {
-        if (json_object_set_new(q, "deleted_at",
-                                json_string(PQgetvalue(res, 0, QG_DELETED))) !=
-            0)
+        char ts[REP_TS_MAX];
+        int n = rep_ts(PQgetvalue(res, 0, QG_DELETED), false, ts);
+        if (n < 0)
             goto out;
+        rep_buf_lit(&b, ",\"deleted_at\":");
+        rep_buf_str(&b, ts, (size_t)n);
         r->private_data = true;
     }
-    body = rep_dump(q, &len);
-    if (body != NULL && !PQgetisnull(res, 0, QG_REL))
-        body = questions__splice_related(body, &len, PQgetvalue(res, 0, QG_REL),
-                                         (size_t)PQgetlength(res, 0, QG_REL));
+    rep_buf_lit(&b, "}");
+    body = rep_buf_take(&b, &len);
     if (body != NULL)
         rc = request_reply_owned(r, 200, "application/json", body, len);
 out:
-    json_decref(q);
+    rep_buf_free(&b);
     PQclear(res);
     return rc;
 }
@@ -278,53 +266,31 @@ int handle_get_question(struct request *r)
  * candidate set (Q_SEARCH_HEAD). */
 enum { QL_NEWEST, QL_OLDEST, QL_UPDATED, QL_RELEVANCE };
 
-/* typed lists: fills in the topics of a page's questions, by one
- * statement for the whole page (question_topics_of). */
-static int questions__add_topics(struct request *r, json_t *items)
+/* typed lists: the topics of a page's questions, by one statement for
+ * the whole page (question_topics_of); see page_list.fetch. */
+static int questions__topics(struct request *r, const PGresult *res, int col,
+                             int shown, PGresult **topics)
 {
     /* "{" + 37 characters per uuid and comma + "}": at most 101 items. */
     char ids[101 * 37 + 3];
     size_t used = 0;
-    size_t i;
-    json_t *q;
-    PGresult *res = NULL;
 
     ids[used++] = '{';
-    json_array_foreach(items, i, q) {
-        const char *id = json_string_value(json_object_get(q, "id"));
-        if (id == NULL || strlen(id) != 36 || used + 38 >= sizeof(ids))
+    for (int k = 0; k < shown; k++) {
+        if (PQgetisnull(res, k, 0))
+            continue;
+        if (PQgetlength(res, k, col) != 36 || used + 38 >= sizeof(ids))
             return -1;
-        if (i > 0)
+        if (used > 1)
             ids[used++] = ',';
-        memcpy(ids + used, id, 36);
+        memcpy(ids + used, PQgetvalue(res, k, col), 36);
         used += 36;
     }
     ids[used++] = '}';
     ids[used] = '\0';
     const char *params[1] = {ids};
-    if (hx_query_or_reply(r, &questions_statements[QG_COUNT + 5], params, true,
-                          &res) == REPLY_QUEUED)
-        return REPLY_QUEUED;
-    /* Rows come by question, each question's as it shows them; the page
-     * is at most 100 questions. */
-    size_t at = 0;
-    for (int k = 0; k < PQntuples(res); k++) {
-        const char *qid = PQgetvalue(res, k, 0);
-        size_t n = json_array_size(items);
-        json_t *owner = NULL;
-        for (size_t t = 0; t < n && owner == NULL; t++, at = (at + 1) % n) {
-            q = json_array_get(items, at);
-            if (strcmp(json_string_value(json_object_get(q, "id")), qid) == 0)
-                owner = q;
-        }
-        if (owner == NULL || rep_add_topic(owner, PQgetvalue(res, k, 1),
-                                           PQgetvalue(res, k, 2)) != 0) {
-            PQclear(res);
-            return -1;
-        }
-    }
-    PQclear(res);
-    return REPLY_NONE;
+    return hx_query_or_reply(r, &questions_statements[QG_COUNT + 5], params,
+                             true, topics);
 }
 
 static const struct page_list questions__lists[] = {
@@ -334,19 +300,19 @@ static const struct page_list questions__lists[] = {
                               QB_BY_TIME("q.asked_at", "q.id")},
                    .item = REP_QUESTION,
                    .typed = true,
-                   .complete = questions__add_topics},
+                   .fetch = questions__topics},
     [QL_OLDEST] = {.sort = "oldest",
                    .keyset = {.shape = 'o', QB_BY_TIME("q.asked_at", "q.id")},
                    .item = REP_QUESTION,
                    .typed = true,
-                   .complete = questions__add_topics},
+                   .fetch = questions__topics},
     [QL_UPDATED] = {.sort = "updated",
                     .keyset = {.shape = 'u',
                                .desc = true,
                                QB_BY_TIME("q.updated_at", "q.id")},
                     .item = REP_QUESTION,
                     .typed = true,
-                    .complete = questions__add_topics},
+                    .fetch = questions__topics},
     /* Search keeps PostgreSQL's representation: its highlight is made
      * there. */
     [QL_RELEVANCE] = {.sort = "relevance",
@@ -401,8 +367,8 @@ int handle_list_questions(struct request *r)
     } else {
         qb_add(&b, "SELECT q.id, ");
         qb_add(&b, list == &questions__lists[QL_UPDATED]
-                       ? QB_TS("q.updated_at") ", "
-                       : QB_TS("q.asked_at") ", ");
+                       ? REP_TS("q.updated_at") ", "
+                       : REP_TS("q.asked_at") ", ");
         qb_add(&b, "q.id::text, " REP_Q_COLS " FROM questions q" REP_Q_JOINS
                    " WHERE q.deleted_at IS NULL");
         if (tsq)

@@ -72,10 +72,10 @@ int handle_list_question_replies(struct request *r)
      * (more) replies, so "no question" (404) and "no replies" differ. */
     qb_add(&b, "SELECT x.* FROM questions q LEFT JOIN LATERAL (SELECT "
                "r.id AS marker, ");
-    qb_add(&b, QB_TS("r.replied_at") ", r.id::text, " REP_R_COLS
-                                     " FROM replies r" REP_R_JOINS
-                                     " WHERE r.question_id = q.id AND "
-                                     "r.deleted_at IS NULL");
+    qb_add(&b, REP_TS("r.replied_at") ", r.id::text, " REP_R_COLS
+                                      " FROM replies r" REP_R_JOINS
+                                      " WHERE r.question_id = q.id AND "
+                                      "r.deleted_at IS NULL");
     page_keyset(&pg, &b);
     qb_add(&b, ") x ON true WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
     return page_reply(r, &pg, &b);
@@ -109,7 +109,7 @@ int handle_list_replies(struct request *r)
         return REPLY_QUEUED;
     qb_init(&b, "rl");
     qb_add(&b, "SELECT r.id, ");
-    qb_add(&b, updated ? QB_TS("r.updated_at") : QB_TS("r.replied_at"));
+    qb_add(&b, updated ? REP_TS("r.updated_at") : REP_TS("r.replied_at"));
     qb_add(&b, ", r.id::text, " REP_R_COLS " FROM replies r JOIN questions q "
                "ON q.id = r.question_id AND q.deleted_at IS NULL" REP_R_JOINS
                " WHERE r.deleted_at IS NULL");
@@ -141,13 +141,14 @@ int handle_get_reply(struct request *r)
         PQclear(res);
         return hx_reply_missing(r, true, params[0], "No reply with that id.");
     }
-    json_t *x = rep_reply_row(res, 0, 0);
+    struct rep_buf b;
     char *owned = NULL;
     size_t len = 0;
+    rep_buf_init(&b, 1024);
+    if (rep_reply(&b, r->cfg, res, 0, 0) == 0)
+        owned = rep_buf_take(&b, &len);
+    rep_buf_free(&b);
     PQclear(res);
-    if (x != NULL && rep_add_fields(r->cfg, REP_REPLY, x) == 0)
-        owned = rep_dump(x, &len);
-    json_decref(x);
     if (owned == NULL)
         return hx_reply_internal(r, "cannot complete a representation");
     return request_reply_owned(r, 200, "application/json", owned, len);

@@ -461,7 +461,11 @@ static void server__free(struct http_server *srv)
  * (MAX_HEADER_BYTES of headers, or a request line just over
  * HTTP_MAX_URL, so both get our problem documents, 431 and 414) plus
  * room for libmicrohttpd's header records and the response headers;
- * anything larger meets libmicrohttpd's own 431. */
+ * anything larger meets libmicrohttpd's own 431. libmicrohttpd zeroes the
+ * whole pool between requests, so all of it is resident: measured at 256
+ * connections (get), peak RSS 26.6 MiB with MAX_HEADER_BYTES 32768, 22.8
+ * with 16384 (its default since, Node's too) and 20.8 with 8192; glibc's
+ * arena count (MALLOC_ARENA_MAX 1, 2) changed nothing measurable. */
 #define SERVER_POOL_SLACK (8 * 1024)
 
 static size_t server__memory_limit(const struct config *cfg)

@@ -117,7 +117,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.body_timeout_s, 30);
     assert_int_equal(cfg.max_connections, 1024);
     assert_int_equal(cfg.max_conn_per_ip, 64);
-    assert_int_equal(cfg.max_header_bytes, 32768);
+    assert_int_equal(cfg.max_header_bytes, 16384);
     assert_int_equal(cfg.idf_refresh_s, 3600);
     assert_false(cfg.webhook_key_set);
     assert_false(cfg.webhook_allow_http);
