@@ -248,7 +248,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- The weight of a term by the field it came from (the field weights of
--- BM25F): title (A) 1.0, body (B) 0.6, vocabulary concept (C) 0.5,
+-- BM25F): title (A) 1.0, body (B) 0.6, vocabulary concept (C) 0.8,
 -- doctor's reply (D) 0.3; the best field counts when a term stands in
 -- several. With fields ablated every field weighs 1.
 -- Not STRICT, so that PostgreSQL inlines it into the scoring query.
@@ -257,7 +257,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN flat THEN 1.0
                 WHEN 'A' = ANY (weights) THEN 1.0
                 WHEN 'B' = ANY (weights) THEN 0.6
-                WHEN 'C' = ANY (weights) THEN 0.5
+                WHEN 'C' = ANY (weights) THEN 0.8
                 ELSE 0.3 END::float8
 $$;
 
@@ -448,7 +448,7 @@ CREATE OR REPLACE FUNCTION mq_related(qid uuid, txt text, dept text, lim integer
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     -- Postings of single rare terms a candidate query may ask for.
-    budget CONSTANT integer := 300;
+    budget CONSTANT integer := 120;
     -- Candidates scored: from the terms, and per topic of the source.
     cap CONSTANT integer := 120;
     cap_topic CONSTANT integer := 30;
