@@ -20,7 +20,10 @@
 #   BENCH_CEIL_WARMUP=2 (pgbench seconds not counted)  BENCH_STATIC_DURATION=2
 #   BENCH_PGBENCH_CONNS=$BENCH_CONNS (pgbench clients)
 #   BENCH_CONNS=64  BENCH_THREADS=2    BENCH_WORKERS=4        BENCH_RSS_CONNS=256
-#   BENCH_CASES="get replies list deep related search post mix"
+#   BENCH_CASES="get replies list deep related page search post mix"
+#     (add "peers" for the Go and Node peers beside medqa: bench/peers/)
+#   BENCH_PAGE_IDS=2000 (the page case's sample: ids whose stored Similar
+#   Q&A medqa's refresh worker warms first, at a rate the report gives)
 #   BENCH_DEPTH=50000 (rows before the deep page)  BENCH_MAX_IDS=200000
 #   BENCH_C1_CASES="related search" (extra 1-connection latency runs)
 #   BENCH_PGPORT=5434  BENCH_PORT=18080  BENCH_STATIC_PORT=18081
@@ -43,7 +46,8 @@ CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-4}
 RSS_CONNS=${BENCH_RSS_CONNS:-256}
-CASES=${BENCH_CASES:-get replies list deep related search post mix}
+CASES=${BENCH_CASES:-get replies list deep related page search post mix}
+PAGE_IDS=${BENCH_PAGE_IDS:-2000}
 C1_CASES=${BENCH_C1_CASES:-related search}
 DEPTH=${BENCH_DEPTH:-50000}
 MAX_IDS=${BENCH_MAX_IDS:-200000}
@@ -71,7 +75,10 @@ die() {
     exit 1
 }
 
+PEERS_PIDS=""
 cleanup() {
+    # shellcheck disable=SC2086 # a list of pids
+    [ -n "$PEERS_PIDS" ] && kill $PEERS_PIDS 2>/dev/null
     [ -n "$static_pid" ] && kill "$static_pid" 2>/dev/null && wait "$static_pid" 2>/dev/null
     [ -n "$medqa_pid" ] && kill "$medqa_pid" 2>/dev/null && wait "$medqa_pid" 2>/dev/null
     scripts/pg.sh stop "$pgdir" >/dev/null 2>&1
@@ -128,7 +135,9 @@ if [ "$have" != "$N" ]; then
         scripts/pg.sh createdb "$pgdir" "$PGPORT" "$db" || die "cannot create $db"
         "$medqa" migrate >"$run/migrate.log" 2>&1 || die "migrate failed"
     fi
-    "$medqa" --help 2>&1 | grep -q -- '--synthetic' ||
+    # Not grep -q: it would stop reading early, and under pipefail
+    # medqa's SIGPIPE fails the test.
+    "$medqa" --help 2>&1 | grep -- '--synthetic' >/dev/null ||
         die "$medqa has no 'seed --synthetic' yet"
     say "loading $N synthetic questions into $db"
     t0=$(date +%s)
@@ -162,6 +171,18 @@ if [ ! -s "$ids" ] || [ "$(wc -l <"$ids")" != "$nids" ]; then
     sql "SELECT id FROM bench_ids ORDER BY n" >"$ids" || die "cannot dump ids"
 fi
 
+# The page case (issue 17) reads the first BENCH_PAGE_IDS of bench_ids,
+# whose stored Similar Q&A is warmed once medqa is up. A bench database
+# migrated after its load queues every question for the worker's
+# backfill; only the sample is kept stored here (RELATED_BACKFILL=0
+# below), or the worker would spend every case on the rest.
+pids=$((nids < PAGE_IDS ? nids : PAGE_IDS))
+page_ids=$top/var/bench/page_ids_${N}_$pids.txt
+if [ ! -s "$page_ids" ] || [ "$(wc -l <"$page_ids")" != "$pids" ]; then
+    sql "SELECT id FROM bench_ids WHERE n <= $pids ORDER BY n" >"$page_ids" || die "cannot dump page ids"
+fi
+sql "DELETE FROM related_queue WHERE due_at = 'infinity'" >/dev/null 2>&1 || true
+
 # ---------------------------------------------------------------- medqa
 if [ -z "${CURSOR_SECRET:-}" ]; then
     [ -s var/cursor_secret ] ||
@@ -191,7 +212,7 @@ fi
 PORT=$PORT HOST=127.0.0.1 WORKERS=$WORKERS LOG_LEVEL=warn PUBLIC_BASE_URL=$base \
     RATE_LIMIT_ANON=1000000/1s RATE_LIMIT_APP=1000000/1s MAX_CONNECTIONS_PER_IP=0 \
     RATE_LIMIT_PARTNER=1000000/1s WEBHOOK_SECRET_KEY=$(openssl rand -base64 32) \
-    WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE=1 \
+    WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE=1 RELATED_BACKFILL=0 \
     "$medqa" serve >"$run/medqa.log" 2>&1 &
 medqa_pid=$!
 for _ in $(seq 100); do
@@ -236,10 +257,11 @@ WRK[replies]=lua:replies.lua
 WRK[list]=path:/questions
 WRK[deep]="path:/questions?cursor=$cursor"
 WRK[related]=lua:related.lua
+WRK[page]=lua:page.lua
 WRK[search]=lua:search.lua
 WRK[post]=lua:post.lua
 WRK[mix]=lua:mix.lua
-common_d=(-D "base=$base" -D "nids=$nids" -D "lim=$((LIMIT + 1))")
+common_d=(-D "base=$base" -D "nids=$nids" -D "pids=$pids" -D "lim=$((LIMIT + 1))")
 PGB[get]="-f bench/pgbench/get.sql"
 PGB[replies]="-f bench/pgbench/replies.sql"
 PGB[list]="-f bench/pgbench/list.sql"
@@ -247,6 +269,7 @@ PGB[deep]="-f bench/pgbench/deep.sql"
 PGD[deep]="ts=$deep_ts cid=$deep_id"
 PGB[related]="-f bench/pgbench/related.sql"
 PGD[related]="rlim=4"
+PGB[page]="-f bench/pgbench/page.sql"
 i=0
 search_d=()
 while IFS= read -r term; do
@@ -257,8 +280,16 @@ while IFS= read -r term; do
     search_d+=(-D "q$i=$term")
 done <bench/search_terms.txt
 
+# "peers" is not a medqa case of its own: bench/peers/peers.sh runs it.
+PEERS=0
+if [[ " $CASES " == *" peers "* ]]; then
+    PEERS=1
+    CASES=$(echo " $CASES " | sed 's/ peers / /; s/^ *//; s/ *$//')
+    # shellcheck source=bench/peers/peers.sh
+    . bench/peers/peers.sh
+fi
 for c in $CASES; do
-    [ -n "${WRK[$c]:-}" ] || die "unknown case '$c' (know: ${!WRK[*]})"
+    [ -n "${WRK[$c]:-}" ] || die "unknown case '$c' (know: ${!WRK[*]} peers)"
 done
 
 # pgbench's connection, variables and scripts for case $1, in PGARGS.
@@ -279,6 +310,7 @@ sample_url() {
     get) echo "$base/questions/$id" ;;
     replies) echo "$base/questions/$id?include=replies" ;;
     related) echo "$base/related?question_id=$id" ;;
+    page) echo "$base/questions/$(shuf -n 1 "$page_ids")?include=replies,related" ;;
     search) echo "$base/questions?q=$(shuf -n 1 bench/search_terms.txt | jq -sRr '.[:-1]|@uri')&sort=relevance" ;;
     list | deep) echo "$base${WRK[$1]#path:}" ;;
     esac
@@ -319,11 +351,12 @@ for c in $CASES; do
         ;;
     esac
 done
-# The ceiling's SQL must be medqa's: one body must match byte for byte.
+# What medqa builds in C must be what mq_question_json gives (same keys,
+# order and values; jq keeps the order), besides the republishing fields.
 if [[ " $CASES " == *" get "* ]]; then
     id=$(head -n 1 "$ids")
-    a=$(curl -s "$base/questions/$id" | sha256sum)
-    b=$(sql "SELECT mq_question_json(q, '$base')::text FROM questions q WHERE q.id = '$id'" | tr -d '\n' | sha256sum)
+    a=$(curl -s "$base/questions/$id" | jq -c 'del(.canonical_url, .license, .attribution, .disclaimer)')
+    b=$(sql "SELECT mq_question_json(q, '$base')::text FROM questions q WHERE q.id = '$id'" | jq -c .)
     [ "$a" = "$b" ] || say "warning: GET /questions/$id differs from what mq_question_json gives"
 fi
 
@@ -376,7 +409,7 @@ wrk_medqa() {
     reset_hwm "$medqa_pid"
     m0=$(proc_ticks "$medqa_pid")
     p0=$(pg_ticks)
-    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_KEY=$key \
+    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_PAGE_IDS_FILE=$page_ids BENCH_KEY=$key \
         timeout $((secs + 30)) wrk "${args[@]}" >"$run/wrk.out" 2>&1
     m1=$(proc_ticks "$medqa_pid")
     p1=$(pg_ticks)
@@ -446,10 +479,12 @@ stop_statements() {
              IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
                         AND pid <> pg_backend_pid() AND (state = 'active' OR '$fn' = 'pg_terminate_backend')
                         AND backend_type = 'client backend'
+                        AND query !~ 'mq_related_(refresh|claim|backfill|configure)[(]'
                         AND ('$fn' = 'pg_cancel_backend' OR application_name = 'pgbench')) THEN
                PERFORM $fn(pid) FROM pg_stat_activity WHERE datname = current_database()
                  AND pid <> pg_backend_pid() AND backend_type = 'client backend'
                  AND (state = 'active' OR '$fn' = 'pg_terminate_backend')
+                 AND query !~ 'mq_related_(refresh|claim|backfill|configure)[(]'
                  AND ('$fn' = 'pg_cancel_backend' OR application_name = 'pgbench');
                quiet := 0;
              ELSE
@@ -504,6 +539,58 @@ static_ceiling() {
 
 is_read() { [ "$1" != post ] && [ "$1" != mix ]; }
 
+# ------------------------------------------------- stored Similar Q&A
+# Warms the page sample through medqa's own refresh worker (one thread):
+# the sample's missing results are queued due now and the worker's rate
+# is what it takes to drain them. Already warm (a later run), 200 of them
+# are queued again at the lowest priority (still served stored
+# meanwhile), just to measure the rate.
+page_queued() { sql "SELECT count(*) FROM related_queue r JOIN bench_ids b ON b.id = r.question_id AND b.n <= $pids"; }
+warm_n=0
+warm_s=0
+if [[ " $CASES " == *" page "* ]]; then
+    sql "INSERT INTO related_queue (question_id, due_at)
+         SELECT b.id, now() FROM bench_ids b WHERE b.n <= $pids
+           AND NOT EXISTS (SELECT 1 FROM related_store s WHERE s.question_id = b.id)
+         ON CONFLICT (question_id) DO UPDATE SET due_at = now()" >/dev/null || die "cannot queue the page sample"
+    if [ "$(page_queued)" = 0 ]; then
+        sql "INSERT INTO related_queue (question_id, due_at)
+             SELECT b.id, 'infinity' FROM bench_ids b WHERE b.n <= least($pids, 200)" >/dev/null
+    fi
+    warm_n=$(page_queued)
+    say "warming the stored Similar Q&A of $warm_n page ids (medqa's refresh worker)"
+    w0=$(date +%s.%N)
+    while left=$(page_queued) && [ "$left" -gt 0 ]; do
+        sleep 1
+        [ $(($(date +%s) % 30)) = 0 ] && say "  $left to go"
+    done
+    warm_s=$(awk -v a="$w0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    say "warmed in $warm_s s"
+fi
+# While a write case runs: the worker's queue once a second ("queued
+# overdue oldest_s"), and after it the results it stored meanwhile.
+sampler_pid=""
+sample_start() {
+    stored0=$(sql "SELECT now()")
+    t_s0=$(date +%s.%N)
+    (while :; do
+        sql "SELECT queued, overdue, round(oldest_s::numeric, 1) FROM mq_related_queue_stats()" | tr '|' ' '
+        sleep 1
+    done) >>"$run/stale_$1_$2.txt" 2>/dev/null &
+    sampler_pid=$!
+}
+sample_stop() {
+    kill "$sampler_pid" 2>/dev/null
+    wait "$sampler_pid" 2>/dev/null
+    sampler_pid=""
+    local n secs
+    n=$(sql "SELECT count(*) FROM related_store WHERE computed_at >= '$stored0'")
+    secs=$(awk -v a="$t_s0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    awk -v n="$n" -v s="$secs" -v f="$run/stale_$1_$2.txt" -v c="$1" -v r="$2" 'BEGIN {
+        while ((getline l < f) > 0) { split(l, x, " "); if (x[1] > q) q = x[1]; if (x[2] > o) o = x[2]; if (x[3] > a) a = x[3] }
+        printf "stale %s %s %d %.1f %d %d %.1f\n", c, r, n, n / s, q, o, a }' >>"$res"
+}
+
 # ---------------------------------------------------------------- runs
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date +%s)
@@ -518,7 +605,9 @@ res="$run/results.tsv"
 for r in $(seq "$ROUNDS"); do
     for c in $CASES; do
         say "round $r/$ROUNDS: $c"
+        is_read "$c" || sample_start "$c" "$r"
         echo "medqa $c $r $(wrk_medqa "$c" "$CONNS" "$DUR")" >>"$res"
+        is_read "$c" || sample_stop "$c" "$r"
         if is_read "$c"; then
             echo "pgbench $c $r $(pgbench_ceiling "$c")" >>"$res"
             echo "static $c $r $(static_ceiling "$c" "${SIZE[$c]}")" >>"$res"
@@ -526,6 +615,7 @@ for r in $(seq "$ROUNDS"); do
     done
     purge quick
 done
+[ "$PEERS" = 1 ] && peers_case
 say "RSS run: get at $RSS_CONNS connections"
 echo "rss get 1 $(wrk_medqa get "$RSS_CONNS" "$DUR")" >>"$res"
 for c in $C1_CASES; do
@@ -558,7 +648,7 @@ delivery_post() {
     local r0 w0 r1 w1 res
     r0=$(thread_ticks "$medqa_pid" req)
     w0=$(thread_ticks "$medqa_pid" wh)
-    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_KEY=$key \
+    BENCH_LUA=$top/bench BENCH_IDS=$ids BENCH_PAGE_IDS_FILE=$page_ids BENCH_KEY=$key \
         timeout $((DUR + 30)) wrk -t "$THREADS" -c "$CONNS" -d "${DUR}s" --latency \
         -s bench/post.lua "$base" >"$run/wrk.out" 2>&1
     r1=$(thread_ticks "$medqa_pid" req)
@@ -667,6 +757,20 @@ report() {
         [[ " $CASES " == *" $c "* ]] || continue
         echo "One connection, $c: p50 $(median c1 "$c" 6) ms, p99 $(median c1 "$c" 7) ms, $(median c1 "$c" 5) req/s."
     done
+    if grep -q '^stale ' "$res" || [ "$warm_n" -gt 0 ]; then
+        echo
+        echo "Stored Similar Q&A (issue 17): the page case reads $pids ids whose stored result was warm;" \
+            "medqa's refresh worker (one thread) stored $warm_n in $warm_s s" \
+            "($(awk -v n="$warm_n" -v s="$warm_s" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }') questions/s) before the runs."
+        echo "While the write cases ran (medians of the rounds; RELATED_MAX_STALENESS 60 s):"
+        echo
+        echo "| case | results stored | stored/s | queue max | overdue max (served live) | oldest change waiting, max s |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for c in post mix; do
+            grep -q "^stale $c " "$res" || continue
+            echo "| $c | $(median stale "$c" 4) | $(median stale "$c" 5) | $(median stale "$c" 6) | $(median stale "$c" 7) | $(median stale "$c" 8) |"
+        done
+    fi
     if grep -q '^wh10 ' "$res"; then
         local a0 a10
         a0=$(median wh0 post 6)
@@ -698,6 +802,7 @@ report() {
         fi
     fi
     target "peak RSS MiB at $RSS_CONNS connections" "$(mib "$(median rss get 11)")" 24
+    [ "$PEERS" = 1 ] && peers_report
     for c in related search; do
         [[ " $C1_CASES " == *" $c "* ]] && [[ " $CASES " == *" $c "* ]] || continue
         lim=20

@@ -1,4 +1,6 @@
 -- The ceiling of a GET /questions page deep in the list: the keyset
--- statement handle_list_questions() builds for a cursor. ts and cid are
--- the keys of the row the cursor points at (-D), base as in list.sql.
-SELECT mq__question_doc(q, :base, (SELECT d.j FROM mq__department_of(q.department_slug) AS d), (SELECT t.j FROM mq__topics_of(q.id) AS t))::text, to_char(q.asked_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS.US"Z"'), q.id::text FROM questions q WHERE q.deleted_at IS NULL AND (q.asked_at, q.id) < (:ts::timestamptz, :cid::uuid) ORDER BY q.asked_at DESC, q.id DESC LIMIT 21;
+-- statement handle_list_questions() builds for a cursor, then the topics
+-- of its ids, as in list.sql. ts and cid are the keys of the row the
+-- cursor points at (-D).
+SELECT q.id, to_char(q.asked_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS.US"Z"'), q.id::text, q.id, q.title, q.body, q.language, q.asker_name, q.asker_age_band, q.asker_gender, d.slug, d.name, q.state, q.reply_count, mq_ts(q.asked_at), mq_ts(q.updated_at), q.headline, rd.id, rd.name, rdd.slug, rdd.name, mq_ts(q.last_reviewed) FROM questions q LEFT JOIN departments d ON d.slug = q.department_slug LEFT JOIN doctors rd ON rd.id = q.reviewed_by LEFT JOIN departments rdd ON rdd.slug = rd.department_slug WHERE q.deleted_at IS NULL AND (q.asked_at, q.id) < (:ts::timestamptz, :cid::uuid) ORDER BY q.asked_at DESC, q.id DESC LIMIT 21;
+SELECT qt.question_id, t.slug, t.name FROM question_topics qt JOIN topics t ON t.id = qt.topic_id WHERE qt.question_id = ANY (ARRAY(SELECT q.id FROM questions q WHERE q.deleted_at IS NULL AND (q.asked_at, q.id) < (:ts::timestamptz, :cid::uuid) ORDER BY q.asked_at DESC, q.id DESC LIMIT 20)) AND t.deleted_at IS NULL ORDER BY qt.question_id, t.name, t.slug;

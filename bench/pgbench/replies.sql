@@ -1,5 +1,6 @@
 -- The ceiling of GET /questions/{id}?include=replies: medqa's prepared
--- statement "question_get_p" (internal/handlers/questions.c), ids as in
--- get.sql. Variables: nids, base (-D).
+-- statements "question_get" and "question_replies" (internal/handlers/
+-- questions.c), ids as in get.sql. Variables: nids, base (-D).
 \set k random(1, :nids)
-SELECT mq__question_doc(q, :base, (SELECT d.j FROM mq__department_of(q.department_slug) AS d), (SELECT t.j FROM mq__topics_of(q.id) AS t))::text, (SELECT coalesce(json_agg(mq_reply_json(r) ORDER BY r.replied_at, r.id), '[]'::json) FROM replies r WHERE r.question_id = q.id AND r.deleted_at IS NULL)::text, mq_ts(q.deleted_at), NULL::text FROM questions q WHERE q.id = (SELECT b.id FROM bench_ids b WHERE b.n = :k) AND q.deleted_at IS NULL;
+SELECT q.id, q.title, q.body, q.language, q.asker_name, q.asker_age_band, q.asker_gender, d.slug, d.name, q.state, q.reply_count, mq_ts(q.asked_at), mq_ts(q.updated_at), q.headline, rd.id, rd.name, rdd.slug, rdd.name, mq_ts(q.last_reviewed), t.slug, t.name, mq_ts(q.deleted_at), q.rel FROM (SELECT q.*, nullif(:base::text, :base::text) AS rel FROM questions q WHERE q.id = (SELECT b.id FROM bench_ids b WHERE b.n = :k) AND q.deleted_at IS NULL OFFSET 0) q LEFT JOIN departments d ON d.slug = q.department_slug LEFT JOIN doctors rd ON rd.id = q.reviewed_by LEFT JOIN departments rdd ON rdd.slug = rd.department_slug LEFT JOIN LATERAL (SELECT t.slug, t.name FROM question_topics qt JOIN topics t ON t.id = qt.topic_id WHERE qt.question_id = q.id AND t.deleted_at IS NULL) t ON true ORDER BY t.name, t.slug;
+SELECT r.id, r.question_id, r.kind, r.body, dr.id, dr.name, drd.slug, drd.name, mq_ts(r.replied_at), mq_ts(r.updated_at) FROM replies r LEFT JOIN doctors dr ON dr.id = r.doctor_id LEFT JOIN departments drd ON drd.slug = dr.department_slug WHERE r.question_id = (SELECT b.id FROM bench_ids b WHERE b.n = :k) AND r.deleted_at IS NULL ORDER BY r.replied_at, r.id;

@@ -216,6 +216,9 @@ static int main__serve(struct config *cfg)
     /* After the stop signals are blocked, so the worker inherits the mask. */
     if (related_worker_start(cfg->idf_refresh_s) != 0)
         log_msg(LOG_WARN, "idf refresh worker did not start", LOG_END);
+    if (related_store_worker_start(cfg->related_max_staleness_s,
+                                   cfg->related_backfill) != 0)
+        log_msg(LOG_WARN, "related refresh worker did not start", LOG_END);
     if (webhooks_worker_start(cfg) != 0)
         log_msg(LOG_WARN, "webhook delivery worker did not start", LOG_END);
     if (contacts_worker_start(cfg->contact_retention_days,
@@ -227,6 +230,7 @@ static int main__serve(struct config *cfg)
     log_msg(LOG_INFO, "stopping", "signal",
             sig == SIGINT ? "SIGINT" : "SIGTERM", LOG_END);
     related_worker_stop();
+    related_store_worker_stop();
     /* Cuts deliveries in flight and puts them back as due, so the next
      * start (or another instance) retries them. */
     webhooks_worker_stop();

@@ -57,6 +57,12 @@ struct config {
     /* IDF_REFRESH_INTERVAL: seconds between refreshes of /related's term
      * statistics by the background worker (medqa/related.h); 0 = never. */
     unsigned idf_refresh_s;
+    /* RELATED_MAX_STALENESS: how long a stored Similar Q&A may lag a
+     * change around it (sql/related_store.sql). */
+    unsigned related_max_staleness_s;
+    /* RELATED_BACKFILL: ids per idle pass of the worker's walk for
+     * questions without a stored result; 0 = no walk. */
+    unsigned related_backfill;
 
     /* webhooks (medqa/webhooks.h) */
     bool webhook_key_set;                /* WEBHOOK_SECRET_KEY is set: without

@@ -27,4 +27,18 @@ int related_worker_start(unsigned interval_s);
  * first). Call before db_shutdown(). Safe when none was started. */
 void related_worker_stop(void);
 
+/* The stored Similar Q&A (issue 17; sql/related_store.sql): a second
+ * thread keeps each question's page result in related_store, claiming
+ * queued questions through the database (FOR UPDATE SKIP LOCKED and a
+ * lease), so that N instances never recompute the same one at once.
+ * max_staleness_s is RELATED_MAX_STALENESS, which the triggers that
+ * queue neighbours read from the database. With nothing queued it walks
+ * the table, `backfill` ids a pass, for questions without a stored result
+ * (0: never). Returns 0, or -1 if the thread could not start. */
+int related_store_worker_start(unsigned max_staleness_s, unsigned backfill);
+
+/* Stops it and waits (the question in progress finishes first); before
+ * db_shutdown(). Safe when none was started. */
+void related_store_worker_stop(void);
+
 #endif

@@ -501,6 +501,26 @@ static const struct config__setting config__settings[] = {
      .def = "3600",
      .help = "Seconds between refreshes of the term statistics /related "
              "weighs words by."},
+    {.name = "RELATED_MAX_STALENESS",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(related_max_staleness_s),
+     .lo = 1,
+     .hi = 86400,
+     .unit = "seconds",
+     .def = "60",
+     .help = "Longest a page's stored Similar Q&A may lag a change around "
+             "it (a new or edited question close to it); older, it is "
+             "computed live until the refresh worker catches up."},
+    {.name = "RELATED_BACKFILL",
+     .parse = config__unsigned,
+     .field = CONFIG__FIELD(related_backfill),
+     .lo = 0,
+     .hi = 100000,
+     .unit = "questions",
+     .zero = "never",
+     .def = "5000",
+     .help = "Questions the refresh worker looks at per idle pass for ones "
+             "without a stored Similar Q&A (loaded without triggers)."},
     /* Privacy (issue 15). */
     {.name = "CONTACT_KEY",
      .parse = config__key32,

@@ -5,11 +5,10 @@
 #include "medqa/config.h"
 #include "medqa/db.h"
 #include "medqa/log.h"
+#include "medqa/periodic.h"
 
-#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,78 +194,42 @@ const struct db_statement contacts_statements[] = {
 };
 const size_t contacts_nstatements = ARRAY_SIZE(contacts_statements);
 
-static struct {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool running;
-    bool stop;
-    unsigned days, interval_s;
-} contacts__w = {.lock = PTHREAD_MUTEX_INITIALIZER,
-                 .wake = PTHREAD_COND_INITIALIZER};
+static struct periodic contacts__w = PERIODIC_INIT;
+static unsigned contacts__days;
 
 /* One sweep; a failure is logged and the next interval tries again. */
-static void contacts__sweep(void)
+static bool contacts__sweep(void *arg)
 {
     struct db_conn *c = NULL;
     PGresult *res = NULL;
     char days[16];
     const char *params[1] = {days};
 
-    snprintf(days, sizeof(days), "%u", contacts__w.days);
+    (void)arg;
+    snprintf(days, sizeof(days), "%u", contacts__days);
     if (db_acquire(&c) != DB_OK ||
         db_query(c, &contacts_statements[0], params, true, &res) != DB_OK) {
         log_msg(LOG_WARN, "contact expiry skipped", "reason",
                 "database unavailable or statement failed", LOG_END);
-        return;
+        return false;
     }
     if (strcmp(PQcmdTuples(res), "0") != 0)
         log_msg(LOG_INFO, "expired contact e-mails deleted", "count",
                 PQcmdTuples(res), LOG_END);
     PQclear(res);
-}
-
-static void *contacts__run(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&contacts__w.lock);
-    while (!contacts__w.stop) {
-        pthread_mutex_unlock(&contacts__w.lock);
-        contacts__sweep();
-        pthread_mutex_lock(&contacts__w.lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += contacts__w.interval_s;
-        while (!contacts__w.stop &&
-               pthread_cond_timedwait(&contacts__w.wake, &contacts__w.lock,
-                                      &until) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&contacts__w.lock);
-    return NULL;
+    return false;
 }
 
 int contacts_worker_start(unsigned retention_days, unsigned interval_s)
 {
     if (interval_s == 0)
         return 0;
-    contacts__w.days = retention_days;
-    contacts__w.interval_s = interval_s;
-    contacts__w.stop = false;
-    if (pthread_create(&contacts__w.thread, NULL, contacts__run, NULL) != 0)
-        return -1;
-    contacts__w.running = true;
-    return 0;
+    contacts__days = retention_days;
+    return periodic_start(&contacts__w, interval_s * 1000u, contacts__sweep,
+                          NULL);
 }
 
 void contacts_worker_stop(void)
 {
-    if (!contacts__w.running)
-        return;
-    pthread_mutex_lock(&contacts__w.lock);
-    contacts__w.stop = true;
-    pthread_cond_signal(&contacts__w.wake);
-    pthread_mutex_unlock(&contacts__w.lock);
-    pthread_join(contacts__w.thread, NULL);
-    contacts__w.running = false;
+    periodic_stop(&contacts__w);
 }

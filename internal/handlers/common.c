@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "handlers_internal.h"
+#include "represent.h"
 
 #include "medqa/auth.h"
 #include "medqa/base.h"
@@ -155,15 +156,51 @@ const char *hx_if_match(const struct request *r, char *buf, size_t len)
     return buf;
 }
 
-/* Replies 201 with the first column of res as body, Location set to
- * PUBLIC_BASE_URL + path. Frees res. */
-static int hx__reply_created(struct request *r, PGresult *res, const char *path)
+/* The representation in column 0 of row 0 of res, completed for `kind`
+ * (represent.h) into *owned, or borrowed from res for REP_NONE. Returns
+ * -1 when it cannot be completed. */
+static int hx__body(const struct request *r, PGresult *res, enum rep_kind kind,
+                    char **owned, const char **text, size_t *len)
+{
+    *owned = NULL;
+    *text = PQgetvalue(res, 0, 0);
+    *len = (size_t)PQgetlength(res, 0, 0);
+    if (kind == REP_NONE)
+        return 0;
+    *owned = rep_finish_text(r->cfg, kind, *text, *len, len);
+    *text = *owned;
+    return *owned != NULL ? 0 : -1;
+}
+
+/* Replies `status` with column 0 of res as body, completed for `kind`.
+ * Frees res. */
+static int hx__reply_res(struct request *r, unsigned status, PGresult *res,
+                         enum rep_kind kind)
+{
+    char *owned;
+    const char *text;
+    size_t len;
+
+    if (kind == REP_NONE)
+        return request_reply_pg(r, status, res);
+    if (hx__body(r, res, kind, &owned, &text, &len) != 0) {
+        PQclear(res);
+        return hx_reply_internal(r, "cannot complete a representation");
+    }
+    PQclear(res);
+    return request_reply_owned(r, status, "application/json", owned, len);
+}
+
+/* Replies 201 with the first column of res as body (completed for
+ * `kind`), Location set to PUBLIC_BASE_URL + path. Frees res. */
+static int hx__reply_created(struct request *r, PGresult *res, const char *path,
+                             enum rep_kind kind)
 {
     char loc[512];
 
     snprintf(loc, sizeof(loc), "%s%s", r->cfg->public_base_url, path);
     request_add_header(r, "Location", loc);
-    return request_reply_pg(r, 201, res);
+    return hx__reply_res(r, 201, res, kind);
 }
 
 /* SHA-256 of the method, path and body as hex: what an Idempotency-Key
@@ -190,6 +227,14 @@ int hx_reply_create(struct request *r, const struct db_statement *create,
                     const char *const *params, const char *location_prefix,
                     int id_col)
 {
+    return hx_reply_create_as(r, create, params, location_prefix, id_col,
+                              REP_NONE);
+}
+
+int hx_reply_create_as(struct request *r, const struct db_statement *create,
+                       const char *const *params, const char *location_prefix,
+                       int id_col, enum rep_kind kind)
+{
     const char *key = request_param_str(r, "Idempotency-Key");
     struct db_conn *c = NULL;
     PGresult *res = NULL;
@@ -205,7 +250,7 @@ int hx_reply_create(struct request *r, const struct db_statement *create,
             return hx_reply_sql_error(r, c, rc);
         snprintf(path, sizeof(path), "%s%s", location_prefix,
                  PQgetvalue(res, 0, id_col));
-        return hx__reply_created(r, res, path);
+        return hx__reply_created(r, res, path, kind);
     }
     hx__request_hash(r, hash);
     const char *kp[2] = {r->key_id, key};
@@ -245,19 +290,34 @@ int hx_reply_create(struct request *r, const struct db_statement *create,
     if (rc != DB_OK)
         goto fail;
     char loc[512];
+    char *owned = NULL;
+    const char *text;
+    size_t len;
     snprintf(path, sizeof(path), "%s%s", location_prefix,
              PQgetvalue(res, 0, id_col));
     snprintf(loc, sizeof(loc), "%s%s", r->cfg->public_base_url, path);
-    const char *pp[6] = {r->key_id, key, hash, "201", PQgetvalue(res, 0, 0),
-                         loc};
+    if (hx__body(r, res, kind, &owned, &text, &len) != 0) {
+        db_command(c, "ROLLBACK");
+        PQclear(res);
+        return hx_reply_internal(r, "cannot complete a representation");
+    }
+    /* The stored answer is the one sent, so a replay has its bytes and
+     * its ETag. */
+    const char *pp[6] = {r->key_id, key, hash, "201", text, loc};
     PGresult *put = NULL;
     rc = db_query(c, &idempotency_statements[2], pp, false, &put);
     PQclear(put);
     if (rc == DB_OK)
         rc = db_command(c, "COMMIT");
-    if (rc != DB_OK)
+    if (rc != DB_OK) {
+        free(owned);
         goto fail;
-    return hx__reply_created(r, res, path);
+    }
+    if (owned == NULL)
+        return hx__reply_created(r, res, path, REP_NONE);
+    PQclear(res);
+    request_add_header(r, "Location", loc);
+    return request_reply_owned(r, 201, "application/json", owned, len);
 fail:
     PQclear(res);
     /* A successful ROLLBACK leaves the failed statement's reason in place
@@ -300,11 +360,85 @@ int hx_reply_get_one(struct request *r, const struct db_statement *st,
 int hx_reply_write_one(struct request *r, const struct db_statement *st,
                        const char *const *params)
 {
+    return hx_reply_write_as(r, st, params, REP_NONE);
+}
+
+int hx_reply_write_as(struct request *r, const struct db_statement *st,
+                      const char *const *params, enum rep_kind kind)
+{
     PGresult *res = NULL;
 
     if (hx_query_or_reply(r, st, params, false, &res) == REPLY_QUEUED)
         return REPLY_QUEUED;
-    return request_reply_pg(r, 200, res);
+    return hx__reply_res(r, 200, res, kind);
+}
+
+/* Whether the If-Match list `tags` (hx_if_match's literal) names `tag`
+ * (32 hex digits) or is "*". */
+static bool hx__tag_listed(const char *tags, const char *tag)
+{
+    char quoted[40];
+
+    snprintf(quoted, sizeof(quoted), "\"%s\"", tag);
+    return strstr(tags, "\"*\"") != NULL || strstr(tags, quoted) != NULL;
+}
+
+int hx_reply_patch(struct request *r, const struct db_statement *current,
+                   const char *const *current_params,
+                   const struct db_statement *patch, const char *const *params,
+                   enum rep_kind kind)
+{
+    char tags[1200];
+    struct db_conn *c = NULL;
+    PGresult *res = NULL;
+    char *owned = NULL;
+    const char *text;
+    size_t len;
+    char tag[33];
+    int rc;
+
+    if (hx_if_match(r, tags, sizeof(tags)) == NULL)
+        return hx_reply_write_as(r, patch, params, kind);
+    if (hx_conn_or_reply(r, &c) == REPLY_QUEUED)
+        return REPLY_QUEUED;
+    rc = db_command(c, "BEGIN");
+    if (rc == DB_OK)
+        rc = db_query(c, current, current_params, false, &res);
+    if (rc != DB_OK)
+        goto fail;
+    /* No row: missing, hidden or not the caller's; the write says which. */
+    if (PQntuples(res) == 1) {
+        if (hx__body(r, res, kind, &owned, &text, &len) != 0) {
+            rc = DB_EQUERY;
+            db_command(c, "ROLLBACK");
+            PQclear(res);
+            return hx_reply_internal(r, "cannot complete a representation");
+        }
+        base_sha256_hex(text, len, 16, tag);
+        free(owned);
+        if (!hx__tag_listed(tags, tag)) {
+            PQclear(res);
+            db_command(c, "ROLLBACK");
+            return request_problem(r, PROBLEM_PRECONDITION, 0,
+                                   "the resource has changed since it was "
+                                   "read: If-Match does not match its "
+                                   "current ETag",
+                                   NULL);
+        }
+    }
+    PQclear(res);
+    res = NULL;
+    rc = db_query(c, patch, params, false, &res);
+    if (rc == DB_OK)
+        rc = db_command(c, "COMMIT");
+    if (rc != DB_OK)
+        goto fail;
+    return hx__reply_res(r, 200, res, kind);
+fail:
+    PQclear(res);
+    if (rc != DB_EUNAVAILABLE)
+        db_command(c, "ROLLBACK");
+    return hx_reply_sql_error(r, c, rc);
 }
 
 int hx_reply_write_none(struct request *r, const struct db_statement *st,

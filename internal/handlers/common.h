@@ -12,6 +12,8 @@
 #ifndef MEDQA_HANDLERS_COMMON_H
 #define MEDQA_HANDLERS_COMMON_H
 
+#include "represent.h"
+
 #include "medqa/db.h"
 #include "medqa/request.h"
 
@@ -56,14 +58,34 @@ int hx_reply_get_one(struct request *r, const struct db_statement *st,
                      const char *const *params, const char *missing);
 
 /* Replies to a GET that found no visible question (or reply, when
- * `reply`) with the path's id: 410 when it was erased (erasure.c), else
- * 404 with `missing` as detail. */
-int hx_reply_missing(struct request *r, bool reply, const char *missing);
+ * `reply`) `id`: 410 when it was erased (erasure.c), else 404 with
+ * `missing` as detail. The id is passed, not read from the path, because
+ * /oembed finds its question in a URL. */
+int hx_reply_missing(struct request *r, bool reply, const char *id,
+                     const char *missing);
 
 /* Runs a write statement (not retried) whose one row is the new
  * representation, and replies 200 with it (PATCH). */
 int hx_reply_write_one(struct request *r, const struct db_statement *st,
                        const char *const *params);
+
+/* hx_reply_write_one() for a question or reply: the body is completed
+ * for `kind` (represent.h). */
+int hx_reply_write_as(struct request *r, const struct db_statement *st,
+                      const char *const *params, enum rep_kind kind);
+
+/* A PATCH of a question or reply (`kind`) honouring If-Match against the
+ * representation clients get (represent.h), which PostgreSQL cannot hash
+ * itself since the settings' fields are added here. Without If-Match it
+ * is hx_reply_write_as(). With it, one transaction: `current` (with
+ * `current_params`) reads the row's representation FOR UPDATE (no row
+ * when it is missing or not the caller's: the write then answers 404 or
+ * 403), a tag not listed answers 412, else `patch` runs (its If-Match
+ * parameter NULL) and the new representation is the 200's body. */
+int hx_reply_patch(struct request *r, const struct db_statement *current,
+                   const char *const *current_params,
+                   const struct db_statement *patch, const char *const *params,
+                   enum rep_kind kind);
 
 /* Runs a write statement without a result and replies 204 (DELETE). */
 int hx_reply_write_none(struct request *r, const struct db_statement *st,
@@ -77,5 +99,11 @@ int hx_reply_write_none(struct request *r, const struct db_statement *st,
 int hx_reply_create(struct request *r, const struct db_statement *create,
                     const char *const *params, const char *location_prefix,
                     int id_col);
+
+/* hx_reply_create() for a question or reply: the body sent (and kept for
+ * replays) is completed for `kind` (represent.h). */
+int hx_reply_create_as(struct request *r, const struct db_statement *create,
+                       const char *const *params, const char *location_prefix,
+                       int id_col, enum rep_kind kind);
 
 #endif

@@ -9,6 +9,7 @@
 #include "content.h"
 #include "common.h"
 #include "handlers_internal.h"
+#include "xmlout.h"
 
 #include "medqa/base.h"
 #include "medqa/config.h"
@@ -68,90 +69,53 @@ static const char embed__css[] =
     ".f{font-size:12px;color:#616e7c;margin:0}"
     "a{color:#1d6fa5}";
 
-/* A writer and whether any call on it failed (one check at the end). */
-struct embed__w {
-    xmlTextWriterPtr w;
-    bool failed;
-};
-
-static void embed__ok(struct embed__w *x, int rc)
+static void embed__open(struct xmlout *x, const char *name, const char *cls)
 {
-    if (rc < 0)
-        x->failed = true;
-}
-
-static const xmlChar *embed__x(const char *s)
-{
-    return (const xmlChar *)s;
-}
-
-static void embed__open(struct embed__w *x, const char *name, const char *cls)
-{
-    embed__ok(x, xmlTextWriterStartElement(x->w, embed__x(name)));
+    xmlout_start(x, name);
     if (cls != NULL)
-        embed__ok(x, xmlTextWriterWriteAttribute(x->w, embed__x("class"),
-                                                 embed__x(cls)));
+        xmlout_attr(x, "class", cls);
 }
 
-/* Ends an element with its end tag even when empty: HTML reads <p/> as
- * an open <p>. */
-static void embed__close(struct embed__w *x)
-{
-    embed__ok(x, xmlTextWriterFullEndElement(x->w));
-}
-
-static void embed__text(struct embed__w *x, const char *text)
-{
-    embed__ok(x, xmlTextWriterWriteString(x->w, embed__x(text)));
-}
-
-static void embed__elem(struct embed__w *x, const char *name, const char *cls,
+static void embed__elem(struct xmlout *x, const char *name, const char *cls,
                         const char *text)
 {
     embed__open(x, name, cls);
-    embed__text(x, text);
-    embed__close(x);
+    xmlout_text(x, text);
+    xmlout_end_full(x);
 }
 
-static void embed__link(struct embed__w *x, const char *href, const char *text)
+static void embed__link(struct xmlout *x, const char *href, const char *text)
 {
     embed__open(x, "a", NULL);
-    embed__ok(
-        x, xmlTextWriterWriteAttribute(x->w, embed__x("href"), embed__x(href)));
+    xmlout_attr(x, "href", href);
     /* Out of the frame, into a new tab, without handing it our window. */
-    embed__ok(x, xmlTextWriterWriteAttribute(x->w, embed__x("target"),
-                                             embed__x("_blank")));
-    embed__ok(x, xmlTextWriterWriteAttribute(x->w, embed__x("rel"),
-                                             embed__x("noopener noreferrer")));
-    embed__text(x, text);
-    embed__close(x);
+    xmlout_attr(x, "target", "_blank");
+    xmlout_attr(x, "rel", "noopener noreferrer");
+    xmlout_text(x, text);
+    xmlout_end_full(x);
 }
 
 /* The card's HTML for row 0 of `res`; a new string (free()) or NULL. */
 static char *embed__card(const struct request *r, PGresult *res, const char *id)
 {
-    xmlBufferPtr buf = xmlBufferCreate();
-    struct embed__w x = {.w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL};
+    struct xmlout x;
     char url[CONTENT_URL_MAX];
     char line[512];
-    char *out = NULL;
 
-    if (x.w == NULL)
+    if (!xmlout_begin(&x))
         goto out;
     /* <!DOCTYPE html>: standards mode; no XML declaration. */
-    embed__ok(&x, xmlTextWriterStartDTD(x.w, embed__x("html"), NULL, NULL));
-    embed__ok(&x, xmlTextWriterEndDTD(x.w));
+    xmlout_check(&x, xmlTextWriterStartDTD(x.w, BAD_CAST("html"), NULL, NULL));
+    xmlout_check(&x, xmlTextWriterEndDTD(x.w));
     embed__open(&x, "html", NULL);
-    embed__ok(
-        &x, xmlTextWriterWriteAttribute(x.w, embed__x("lang"), embed__x("en")));
+    xmlout_attr(&x, "lang", "en");
     embed__open(&x, "head", NULL);
-    embed__ok(&x, xmlTextWriterStartElement(x.w, embed__x("meta")));
-    embed__ok(&x, xmlTextWriterWriteAttribute(x.w, embed__x("charset"),
-                                              embed__x("utf-8")));
-    embed__ok(&x, xmlTextWriterEndElement(x.w));
+    xmlout_start(&x, "meta");
+    xmlout_attr(&x, "charset", "utf-8");
+    xmlout_end(&x);
     embed__elem(&x, "title", NULL, PQgetvalue(res, 0, EC_TITLE));
     embed__elem(&x, "style", NULL, embed__css);
-    embed__close(&x);
+    xmlout_end_full(&x);
     embed__open(&x, "body", NULL);
     embed__open(&x, "article", "card");
     embed__elem(&x, "h1", NULL, PQgetvalue(res, 0, EC_TITLE));
@@ -162,32 +126,25 @@ static char *embed__card(const struct request *r, PGresult *res, const char *id)
                  PQgetvalue(res, 0, EC_DEPT));
         embed__elem(&x, "p", "by", line);
         embed__elem(&x, "p", NULL, PQgetvalue(res, 0, EC_REPLY));
-        embed__close(&x);
+        xmlout_end_full(&x);
     }
     /* The attribution and licence line a republisher must show. */
     embed__open(&x, "p", "f");
     snprintf(line, sizeof(line), "From %s \xc2\xb7 ", r->cfg->site_name);
-    embed__text(&x, line);
+    xmlout_text(&x, line);
     embed__link(&x, r->cfg->license_url, r->cfg->license_name);
     if (content_canonical_url(r->cfg, id, url, sizeof(url))) {
-        embed__text(&x, " \xc2\xb7 ");
+        xmlout_text(&x, " \xc2\xb7 ");
         embed__link(&x, url, "Read the full answer");
     }
-    embed__close(&x);
+    xmlout_end_full(&x);
     embed__elem(&x, "p", "f", r->cfg->disclaimer_text);
-    embed__close(&x); /* article */
-    embed__close(&x); /* body */
-    embed__close(&x); /* html */
-    embed__ok(&x, xmlTextWriterEndDocument(x.w));
-    embed__ok(&x, xmlTextWriterFlush(x.w));
-    if (!x.failed)
-        out = strdup((const char *)xmlBufferContent(buf));
+    xmlout_end_full(&x); /* article */
+    xmlout_end_full(&x); /* body */
+    xmlout_end_full(&x); /* html */
+    xmlout_check(&x, xmlTextWriterEndDocument(x.w));
 out:
-    if (x.w != NULL)
-        xmlFreeTextWriter(x.w);
-    if (buf != NULL)
-        xmlBufferFree(buf);
-    return out;
+    return xmlout_finish(&x);
 }
 
 /* The visible question `id` for the card, or REPLY_QUEUED after a 404 or
@@ -203,7 +160,7 @@ static int embed__load_or_reply(struct request *r, const char *id,
     if (PQntuples(*res) == 0) {
         PQclear(*res);
         *res = NULL;
-        return hx_reply_missing(r, false, "No question with that id.");
+        return hx_reply_missing(r, false, id, "No question with that id.");
     }
     return REPLY_NONE;
 }
@@ -239,47 +196,31 @@ int handle_get_embed_question(struct request *r)
 static char *embed__iframe(const struct request *r, const char *id,
                            const char *title, long long width, long long height)
 {
-    xmlBufferPtr buf = xmlBufferCreate();
-    struct embed__w x = {.w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL};
+    struct xmlout x;
     char src[CONTENT_URL_MAX];
     char num[32];
-    char *out = NULL;
 
-    if (x.w == NULL)
+    if (!xmlout_begin(&x))
         goto out;
     snprintf(src, sizeof(src), "%s/embed/questions/%s", r->cfg->public_base_url,
              id);
     embed__open(&x, "iframe", NULL);
-    embed__ok(&x,
-              xmlTextWriterWriteAttribute(x.w, embed__x("src"), embed__x(src)));
+    xmlout_attr(&x, "src", src);
     snprintf(num, sizeof(num), "%lld", width);
-    embed__ok(
-        &x, xmlTextWriterWriteAttribute(x.w, embed__x("width"), embed__x(num)));
+    xmlout_attr(&x, "width", num);
     snprintf(num, sizeof(num), "%lld", height);
-    embed__ok(&x, xmlTextWriterWriteAttribute(x.w, embed__x("height"),
-                                              embed__x(num)));
-    embed__ok(&x, xmlTextWriterWriteAttribute(x.w, embed__x("title"),
-                                              embed__x(title)));
+    xmlout_attr(&x, "height", num);
+    xmlout_attr(&x, "title", title);
     /* No scripts, no forms, no same-origin: only links that open a new
      * tab outside the sandbox. */
-    embed__ok(&x, xmlTextWriterWriteAttribute(
-                      x.w, embed__x("sandbox"),
-                      embed__x("allow-popups "
-                               "allow-popups-to-escape-sandbox")));
-    embed__ok(&x, xmlTextWriterWriteAttribute(x.w, embed__x("loading"),
-                                              embed__x("lazy")));
-    embed__ok(&x, xmlTextWriterWriteAttribute(x.w, embed__x("style"),
-                                              embed__x("border:0")));
-    embed__close(&x);
-    embed__ok(&x, xmlTextWriterFlush(x.w));
-    if (!x.failed)
-        out = strdup((const char *)xmlBufferContent(buf));
+    xmlout_attr(&x, "sandbox",
+                "allow-popups "
+                "allow-popups-to-escape-sandbox");
+    xmlout_attr(&x, "loading", "lazy");
+    xmlout_attr(&x, "style", "border:0");
+    xmlout_end_full(&x);
 out:
-    if (x.w != NULL)
-        xmlFreeTextWriter(x.w);
-    if (buf != NULL)
-        xmlBufferFree(buf);
-    return out;
+    return xmlout_finish(&x);
 }
 
 int handle_get_oembed(struct request *r)

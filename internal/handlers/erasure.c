@@ -50,9 +50,10 @@ int handle_erase_reply(struct request *r)
     return erasure__run(r, &erasure_statements[1]);
 }
 
-int hx_reply_missing(struct request *r, bool reply, const char *missing)
+int hx_reply_missing(struct request *r, bool reply, const char *id,
+                     const char *missing)
 {
-    const char *params[1] = {request_param_str(r, "id")};
+    const char *params[1] = {id};
     PGresult *res = NULL;
 
     if (hx_query_or_reply(r, &erasure_statements[reply ? 3 : 2], params, true,

@@ -17,6 +17,7 @@
 #include "common.h"
 #include "handlers_internal.h"
 #include "page.h"
+#include "xmlout.h"
 
 #include "medqa/base.h"
 #include "medqa/config.h"
@@ -172,46 +173,15 @@ static void feeds__url(const struct config *cfg, const json_t *params,
         snprintf(buf + n, len - n, "%ccursor=%s", sep, cursor);
 }
 
-/* A writer and whether any call on it failed; every write goes through
- * feeds__ok so one check at the end covers them all. */
-struct feeds__w {
-    xmlTextWriterPtr w;
-    bool failed;
-};
-
-static void feeds__ok(struct feeds__w *x, int rc)
-{
-    if (rc < 0)
-        x->failed = true;
-}
-
-static const xmlChar *feeds__x(const char *s)
-{
-    return (const xmlChar *)s;
-}
-
-static void feeds__element(struct feeds__w *x, const char *name,
-                           const char *text)
-{
-    feeds__ok(x,
-              xmlTextWriterWriteElement(x->w, feeds__x(name), feeds__x(text)));
-}
-
-static void feeds__attr(struct feeds__w *x, const char *name, const char *value)
-{
-    feeds__ok(
-        x, xmlTextWriterWriteAttribute(x->w, feeds__x(name), feeds__x(value)));
-}
-
-static void feeds__link(struct feeds__w *x, const char *rel, const char *href,
+static void feeds__link(struct xmlout *x, const char *rel, const char *href,
                         const char *type)
 {
-    feeds__ok(x, xmlTextWriterStartElement(x->w, feeds__x("link")));
-    feeds__attr(x, "rel", rel);
-    feeds__attr(x, "href", href);
+    xmlout_start(x, "link");
+    xmlout_attr(x, "rel", rel);
+    xmlout_attr(x, "href", href);
     if (type != NULL)
-        feeds__attr(x, "type", type);
-    feeds__ok(x, xmlTextWriterEndElement(x->w));
+        xmlout_attr(x, "type", type);
+    xmlout_end(x);
 }
 
 /* The HTML of an entry's content: the question, the doctor's reply and
@@ -221,45 +191,34 @@ static void feeds__link(struct feeds__w *x, const char *rel, const char *href,
  * Returns a new string the caller frees with free(), or NULL. */
 static char *feeds__entry_html(const struct request *r, PGresult *res, int i)
 {
-    xmlBufferPtr buf = xmlBufferCreate();
-    struct feeds__w x = {.w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL};
-    char *out = NULL;
+    struct xmlout x;
     char line[512];
 
-    if (x.w == NULL)
+    if (!xmlout_begin(&x))
         goto out;
-    feeds__element(&x, "p", PQgetvalue(res, i, FE_BODY));
+    xmlout_element(&x, "p", PQgetvalue(res, i, FE_BODY));
     snprintf(line, sizeof(line),
              "%s, %s, replied:", PQgetvalue(res, i, FE_DOCTOR),
              PQgetvalue(res, i, FE_DEPT_NAME));
-    feeds__element(&x, "h3", line);
-    feeds__element(&x, "p", PQgetvalue(res, i, FE_REPLY));
-    feeds__ok(&x, xmlTextWriterStartElement(x.w, feeds__x("p")));
-    feeds__ok(&x, xmlTextWriterStartElement(x.w, feeds__x("small")));
+    xmlout_element(&x, "h3", line);
+    xmlout_element(&x, "p", PQgetvalue(res, i, FE_REPLY));
+    xmlout_start(&x, "p");
+    xmlout_start(&x, "small");
     snprintf(line, sizeof(line), "From %s, under ", r->cfg->site_name);
-    feeds__ok(&x, xmlTextWriterWriteString(x.w, feeds__x(line)));
-    feeds__ok(&x, xmlTextWriterStartElement(x.w, feeds__x("a")));
-    feeds__attr(&x, "href", r->cfg->license_url);
-    feeds__ok(&x,
-              xmlTextWriterWriteString(x.w, feeds__x(r->cfg->license_name)));
-    feeds__ok(&x, xmlTextWriterEndElement(x.w));
-    feeds__ok(&x, xmlTextWriterWriteString(x.w, feeds__x(". ")));
-    feeds__ok(&x,
-              xmlTextWriterWriteString(x.w, feeds__x(r->cfg->disclaimer_text)));
-    feeds__ok(&x, xmlTextWriterEndElement(x.w));
-    feeds__ok(&x, xmlTextWriterEndElement(x.w));
-    feeds__ok(&x, xmlTextWriterFlush(x.w));
-    if (!x.failed)
-        out = strdup((const char *)xmlBufferContent(buf));
+    xmlout_text(&x, line);
+    xmlout_start(&x, "a");
+    xmlout_attr(&x, "href", r->cfg->license_url);
+    xmlout_text(&x, r->cfg->license_name);
+    xmlout_end(&x);
+    xmlout_text(&x, ". ");
+    xmlout_text(&x, r->cfg->disclaimer_text);
+    xmlout_end(&x);
+    xmlout_end(&x);
 out:
-    if (x.w != NULL)
-        xmlFreeTextWriter(x.w);
-    if (buf != NULL)
-        xmlBufferFree(buf);
-    return out;
+    return xmlout_finish(&x);
 }
 
-static void feeds__entry(struct feeds__w *x, const struct request *r,
+static void feeds__entry(struct xmlout *x, const struct request *r,
                          PGresult *res, int i)
 {
     const char *id = PQgetvalue(res, i, FE_ID);
@@ -268,19 +227,18 @@ static void feeds__entry(struct feeds__w *x, const struct request *r,
     char urn[64];
     char *html;
 
-    feeds__ok(x, xmlTextWriterStartElement(x->w, feeds__x("entry")));
+    xmlout_start(x, "entry");
     snprintf(urn, sizeof(urn), "urn:uuid:%s", id);
-    feeds__element(x, "id", urn);
-    feeds__ok(x, xmlTextWriterStartElement(x->w, feeds__x("title")));
-    feeds__attr(x, "type", "text");
-    feeds__ok(x, xmlTextWriterWriteString(
-                     x->w, feeds__x(PQgetvalue(res, i, FE_TITLE))));
-    feeds__ok(x, xmlTextWriterEndElement(x->w));
-    feeds__element(x, "updated", PQgetvalue(res, i, FE_UPDATED));
-    feeds__element(x, "published", PQgetvalue(res, i, FE_PUBLISHED));
-    feeds__ok(x, xmlTextWriterStartElement(x->w, feeds__x("author")));
-    feeds__element(x, "name", PQgetvalue(res, i, FE_DOCTOR));
-    feeds__ok(x, xmlTextWriterEndElement(x->w));
+    xmlout_element(x, "id", urn);
+    xmlout_start(x, "title");
+    xmlout_attr(x, "type", "text");
+    xmlout_text(x, PQgetvalue(res, i, FE_TITLE));
+    xmlout_end(x);
+    xmlout_element(x, "updated", PQgetvalue(res, i, FE_UPDATED));
+    xmlout_element(x, "published", PQgetvalue(res, i, FE_PUBLISHED));
+    xmlout_start(x, "author");
+    xmlout_element(x, "name", PQgetvalue(res, i, FE_DOCTOR));
+    xmlout_end(x);
     /* The public page when there is one; the API's address is never
      * passed off as it, so without PUBLIC_WEB_URL the entry links the
      * JSON representation under its own type. */
@@ -292,38 +250,38 @@ static void feeds__entry(struct feeds__w *x, const struct request *r,
         feeds__link(x, "alternate", url, "application/json");
     }
     feeds__link(x, "license", r->cfg->license_url, NULL);
-    feeds__ok(x, xmlTextWriterStartElement(x->w, feeds__x("category")));
-    feeds__attr(x, "term", PQgetvalue(res, i, FE_DEPT_SLUG));
-    feeds__attr(x, "label", PQgetvalue(res, i, FE_DEPT_NAME));
-    feeds__ok(x, xmlTextWriterEndElement(x->w));
-    feeds__element(x, "summary", PQgetvalue(res, i, FE_SUMMARY));
+    xmlout_start(x, "category");
+    xmlout_attr(x, "term", PQgetvalue(res, i, FE_DEPT_SLUG));
+    xmlout_attr(x, "label", PQgetvalue(res, i, FE_DEPT_NAME));
+    xmlout_end(x);
+    xmlout_element(x, "summary", PQgetvalue(res, i, FE_SUMMARY));
     html = feeds__entry_html(r, res, i);
     if (html == NULL) {
         x->failed = true;
     } else {
-        feeds__ok(x, xmlTextWriterStartElement(x->w, feeds__x("content")));
-        feeds__attr(x, "type", "html");
-        feeds__ok(x, xmlTextWriterWriteString(x->w, feeds__x(html)));
-        feeds__ok(x, xmlTextWriterEndElement(x->w));
+        xmlout_start(x, "content");
+        xmlout_attr(x, "type", "html");
+        xmlout_text(x, html);
+        xmlout_end(x);
         free(html);
     }
     snprintf(rights, sizeof(rights), "%s, %s (%s)", r->cfg->site_name,
              r->cfg->license_name, r->cfg->license_url);
-    feeds__element(x, "rights", rights);
-    feeds__ok(x, xmlTextWriterEndElement(x->w));
+    xmlout_element(x, "rights", rights);
+    xmlout_end(x);
 }
 
 /* RFC 6721: <at:deleted-entry ref="urn:uuid:…" when="…"/>. */
-static void feeds__tombstone(struct feeds__w *x, PGresult *res, int i)
+static void feeds__tombstone(struct xmlout *x, PGresult *res, int i)
 {
     char urn[64];
 
     snprintf(urn, sizeof(urn), "urn:uuid:%s", PQgetvalue(res, i, 0));
-    feeds__ok(x, xmlTextWriterStartElementNS(x->w, feeds__x("at"),
-                                             feeds__x("deleted-entry"), NULL));
-    feeds__attr(x, "ref", urn);
-    feeds__attr(x, "when", PQgetvalue(res, i, 1));
-    feeds__ok(x, xmlTextWriterEndElement(x->w));
+    xmlout_check(x, xmlTextWriterStartElementNS(
+                        x->w, BAD_CAST("at"), BAD_CAST("deleted-entry"), NULL));
+    xmlout_attr(x, "ref", urn);
+    xmlout_attr(x, "when", PQgetvalue(res, i, 1));
+    xmlout_end(x);
 }
 
 /* The feed's updated: the latest of its entries' and tombstones', or the
@@ -346,25 +304,23 @@ static char *feeds__document(const struct request *r, const struct page *pg,
                              PGresult *entries, PGresult *tombs,
                              const char *next_cursor)
 {
-    xmlBufferPtr buf = xmlBufferCreate();
-    struct feeds__w x = {.w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL};
+    struct xmlout x;
     int rows = PQntuples(entries);
     int shown = rows > pg->limit ? pg->limit : rows;
     const char *v;
     char url[CONTENT_URL_MAX + CURSOR_MAX_TEXT];
     char title[256];
-    char *out = NULL;
 
-    if (x.w == NULL)
+    if (!xmlout_begin(&x))
         goto out;
-    feeds__ok(&x, xmlTextWriterStartDocument(x.w, "1.0", "UTF-8", NULL));
-    feeds__ok(&x, xmlTextWriterStartElementNS(x.w, NULL, feeds__x("feed"),
-                                              feeds__x(FEEDS_ATOM_NS)));
-    feeds__attr(&x, "xmlns:at", FEEDS_TOMBSTONE_NS);
+    xmlout_check(&x, xmlTextWriterStartDocument(x.w, "1.0", "UTF-8", NULL));
+    xmlout_check(&x, xmlTextWriterStartElementNS(x.w, NULL, BAD_CAST("feed"),
+                                                 BAD_CAST(FEEDS_ATOM_NS)));
+    xmlout_attr(&x, "xmlns:at", FEEDS_TOMBSTONE_NS);
     /* The feed's id is its address without paging: every page of one
      * feed names the same feed. */
     feeds__url(r->cfg, r->params, NULL, url, sizeof(url));
-    feeds__element(&x, "id", url);
+    xmlout_element(&x, "id", url);
     if ((v = request_param_str(r, "department")) != NULL)
         snprintf(title, sizeof(title), "%s: answered questions in %s",
                  r->cfg->site_name, v);
@@ -374,11 +330,11 @@ static char *feeds__document(const struct request *r, const struct page *pg,
     else
         snprintf(title, sizeof(title), "%s: answered questions",
                  r->cfg->site_name);
-    feeds__element(&x, "title", title);
-    feeds__element(&x, "updated", feeds__updated(entries, shown, tombs));
-    feeds__ok(&x, xmlTextWriterStartElement(x.w, feeds__x("author")));
-    feeds__element(&x, "name", r->cfg->site_name);
-    feeds__ok(&x, xmlTextWriterEndElement(x.w));
+    xmlout_element(&x, "title", title);
+    xmlout_element(&x, "updated", feeds__updated(entries, shown, tombs));
+    xmlout_start(&x, "author");
+    xmlout_element(&x, "name", r->cfg->site_name);
+    xmlout_end(&x);
     feeds__link(&x, "first", url, "application/atom+xml");
     feeds__url(r->cfg, r->params, request_param_str(r, "cursor"), url,
                sizeof(url));
@@ -390,22 +346,15 @@ static char *feeds__document(const struct request *r, const struct page *pg,
     feeds__link(&x, "license", r->cfg->license_url, NULL);
     snprintf(url, sizeof(url), "%s (%s)", r->cfg->license_name,
              r->cfg->license_url);
-    feeds__element(&x, "rights", url);
+    xmlout_element(&x, "rights", url);
     /* Extension elements come before the entries (RFC 4287's schema). */
     for (int i = 0; tombs != NULL && i < PQntuples(tombs); i++)
         feeds__tombstone(&x, tombs, i);
     for (int i = 0; i < shown; i++)
         feeds__entry(&x, r, entries, i);
-    feeds__ok(&x, xmlTextWriterEndDocument(x.w));
-    feeds__ok(&x, xmlTextWriterFlush(x.w));
-    if (!x.failed)
-        out = strdup((const char *)xmlBufferContent(buf));
+    xmlout_check(&x, xmlTextWriterEndDocument(x.w));
 out:
-    if (x.w != NULL)
-        xmlFreeTextWriter(x.w);
-    if (buf != NULL)
-        xmlBufferFree(buf);
-    return out;
+    return xmlout_finish(&x);
 }
 
 int feeds_add_discovery_link(struct request *r)

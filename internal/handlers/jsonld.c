@@ -171,7 +171,7 @@ int jsonld_reply_question(struct request *r)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return hx_reply_missing(r, false, "No question with that id.");
+        return hx_reply_missing(r, false, id, "No question with that id.");
     }
     doc = jsonld__document(r, res, id);
     PQclear(res);

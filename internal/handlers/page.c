@@ -229,6 +229,77 @@ static int page__next_keys(const struct page *pg, PGresult *res, int shown,
     return nkeys;
 }
 
+/* Row i's item text into *text and *len: the query's own, or for a list
+ * of questions or replies the completed representation (represent.h),
+ * kept in *owned for the caller to free. Returns -1 when that fails. */
+static int page__item(const struct request *r, const struct page *pg,
+                      PGresult *res, int i, char **owned, const char **text,
+                      size_t *len)
+{
+    *text = PQgetvalue(res, i, 0);
+    *len = (size_t)PQgetlength(res, i, 0);
+    if (pg->list->item == REP_NONE)
+        return 0;
+    *owned = rep_finish_text(r->cfg, pg->list->item, *text, *len, len);
+    *text = *owned;
+    return *owned != NULL ? 0 : -1;
+}
+
+/* page__envelope() for a typed list: the items built from the rows'
+ * columns (represent.h), completed, in the envelope, which jansson
+ * writes. Frees res. */
+static int page__typed_envelope(struct request *r, const struct page *pg,
+                                PGresult *res, int shown, const char *cursor)
+{
+    int col = 1 + qb_keyset_keys(&pg->list->keyset);
+    json_t *items = json_array();
+    json_t *env = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    size_t i;
+    json_t *x;
+    int rc = -1;
+
+    if (items == NULL)
+        goto out;
+    for (int k = 0; k < shown; k++) {
+        if (PQgetisnull(res, k, 0))
+            continue;
+        x = pg->list->item == REP_QUESTION
+                ? rep_question_row(res, k, col, r->cfg->public_base_url)
+                : rep_reply_row(res, k, col);
+        if (json_array_append_new(items, x) != 0)
+            goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if (pg->list->complete != NULL && json_array_size(items) > 0) {
+        rc = pg->list->complete(r, items);
+        if (rc != REPLY_NONE)
+            goto out;
+        rc = -1;
+    }
+    json_array_foreach(items, i, x) {
+        if (rep_add_fields(r->cfg, pg->list->item, x) != 0)
+            goto out;
+    }
+    env = json_pack("{s:O, s:o}", "data", items, "next_cursor",
+                    cursor[0] != '\0' ? json_string(cursor) : json_null());
+    body = env != NULL ? rep_dump(env, &len) : NULL;
+    if (body == NULL)
+        goto out;
+    if (cursor[0] != '\0' && page__link(r, pg, cursor) != 0)
+        goto out;
+    rc = request_reply_owned(r, 200, "application/json", body, len);
+    body = NULL;
+out:
+    free(body);
+    json_decref(env);
+    json_decref(items);
+    PQclear(res);
+    return rc;
+}
+
 /* Turns the rows into the envelope and replies 200. The query fetched
  * more than limit rows when more exist; rows whose item is NULL are
  * skipped (a PAGE_PARENT's parent without items). Frees res. */
@@ -243,6 +314,9 @@ static int page__envelope(struct request *r, const struct page *pg,
     size_t total = 64;
     size_t used = 0;
     char *body = NULL;
+    char **owned = NULL;
+    const char **items = NULL;
+    size_t *lens = NULL;
     int nkeys = page__next_keys(pg, res, shown, keys);
     int rc = -1;
 
@@ -254,22 +328,38 @@ static int page__envelope(struct request *r, const struct page *pg,
             goto out;
         }
     }
-    for (int i = 0; i < shown; i++)
-        total += (size_t)PQgetlength(res, i, 0) + 1;
+    if (pg->list->typed) {
+        rc = page__typed_envelope(r, pg, res, shown, cursor);
+        res = NULL;
+        goto out;
+    }
+    owned = calloc((size_t)shown + 1, sizeof(*owned));
+    items = calloc((size_t)shown + 1, sizeof(*items));
+    lens = calloc((size_t)shown + 1, sizeof(*lens));
+    if (owned == NULL || items == NULL || lens == NULL)
+        goto out;
+    for (int i = 0; i < shown; i++) {
+        if (PQgetisnull(res, i, 0))
+            continue;
+        if (page__item(r, pg, res, i, &owned[i], &items[i], &lens[i]) != 0) {
+            rc = hx_reply_internal(r, "cannot complete a list item");
+            goto out;
+        }
+        total += lens[i] + 1;
+    }
     total += strlen(cursor);
     body = malloc(total);
     if (body == NULL)
         goto out;
     memcpy(body, "{\"data\":[", 9);
     used = 9;
-    for (int i = 0, items = 0; i < shown; i++) {
-        if (PQgetisnull(res, i, 0))
+    for (int i = 0, n = 0; i < shown; i++) {
+        if (items[i] == NULL)
             continue;
-        size_t len = (size_t)PQgetlength(res, i, 0);
-        if (items++ > 0)
+        if (n++ > 0)
             body[used++] = ',';
-        memcpy(body + used, PQgetvalue(res, i, 0), len);
-        used += len;
+        memcpy(body + used, items[i], lens[i]);
+        used += lens[i];
     }
     if (cursor[0] != '\0')
         used += (size_t)snprintf(body + used, total - used,
@@ -282,6 +372,12 @@ static int page__envelope(struct request *r, const struct page *pg,
     rc = request_reply_owned(r, 200, "application/json", body, used);
     body = NULL;
 out:
+    if (owned != NULL)
+        for (int i = 0; i < shown; i++)
+            free(owned[i]);
+    free(owned);
+    free(items);
+    free(lens);
     free(body);
     PQclear(res);
     return rc;

@@ -15,6 +15,7 @@
 #define MEDQA_HANDLERS_PAGE_H
 
 #include "querybuf.h"
+#include "represent.h"
 
 #include "medqa/cursor.h"
 #include "medqa/request.h"
@@ -39,6 +40,16 @@ struct page_list {
     unsigned flags;      /* enum page_flags */
     const char *missing; /* PAGE_PARENT: the 404's detail */
     const char *first;   /* PAGE_FEED: the key before the first item */
+    enum rep_kind item;  /* REP_NONE: items go out as the query gives them;
+                            else each is completed (represent.h) */
+    /* Items built in C (represent.h): each row is (a non-NULL marker when
+     * it has an item, the keys, then REP_Q_COLS or REP_R_COLS by `item`)
+     * instead of (item json, keys). */
+    bool typed;
+    /* typed: fills in what the row does not hold (a question's topics),
+     * on the page's items in order; returns REPLY_NONE, REPLY_QUEUED
+     * after answering a failure, or -1. NULL: nothing to fill in. */
+    int (*complete)(struct request *r, json_t *items);
 };
 
 /* One request's page of a list. */

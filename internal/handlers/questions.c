@@ -7,6 +7,7 @@
 #include "common.h"
 #include "handlers_internal.h"
 #include "page.h"
+#include "represent.h"
 
 #include "medqa/auth.h"
 #include "medqa/base.h"
@@ -45,53 +46,49 @@
     "AND (q.related_terms @@ s.tq OR q.reply_terms @@ s.tq)"
 #define Q_SEARCH_TAIL " LIMIT " Q_SEARCH_CAP ") AS m) AS r WHERE true"
 
-/* A question's representation, as mq_question_json(q, $1) gives it, with
- * the department and topics as scalar subqueries of the statement itself
- * (mq__question_doc(), in sql/): planned once per connection, where a
- * function call per row costs its own executor start. With a LIMIT,
- * PostgreSQL builds it only for the rows returned, after any sort. */
-#define Q_DOC                                                                  \
-    "mq__question_doc(q, $1, "                                                 \
-    "(SELECT d.j FROM mq__department_of(q.department_slug) AS d), "            \
-    "(SELECT t.j FROM mq__topics_of(q.id) AS t))::text"
-
-/* GET /questions/{id}: columns (question, replies, deleted_at, related),
- * one statement per combination of include=replies, include=related and
- * the editor role. Constant flags, not boolean parameters: with those the
- * plan cache kept choosing a custom plan, i.e. planned every request. */
-#define QG_REPLIES                                                             \
-    "(SELECT coalesce(json_agg(mq_reply_json(r) ORDER BY r.replied_at, "       \
-    "r.id), '[]'::json) FROM replies r WHERE r.question_id = q.id AND "        \
-    "r.deleted_at IS NULL)::text"
+/* GET /questions/{id}: the question's REP_Q_COLS, then per visible topic
+ * (by name, one row each, or one row of NULLs) its slug and name, then
+ * deleted_at and related; one statement per combination of
+ * include=related and the editor role. Constant flags, not boolean
+ * parameters: with those the plan cache kept choosing a custom plan,
+ * i.e. planned every request. The replies are a second statement
+ * (question_replies). The question is a subquery with OFFSET 0 so that
+ * related is computed once, not once per topic row. */
 #define QG_RELATED                                                             \
     "CASE WHEN q.deleted_at IS NULL THEN "                                     \
-    "mq_related(q.id, NULL, NULL, 4, $1)::text END"
+    "mq_related_stored(q.id, 4, $1)::text END"
+/* Without related, $1 still needs a type. */
+#define QG_NO_RELATED "nullif($1::text, $1::text)"
 #define QG_VISIBLE " AND q.deleted_at IS NULL"
 /* Editors see hidden questions, never an erased one's tombstone. */
 #define QG_KEPT " AND q.erased_at IS NULL"
-#define QG(name, replies, related, visible)                                    \
+#define QG_TOPICS                                                              \
+    " LEFT JOIN LATERAL (SELECT t.slug, t.name FROM question_topics qt "       \
+    "JOIN topics t ON t.id = qt.topic_id WHERE qt.question_id = q.id "         \
+    "AND t.deleted_at IS NULL) t ON true"
+#define QG(name, related, visible)                                             \
     {                                                                          \
         name,                                                                  \
-            "SELECT " Q_DOC ", " replies ", mq_ts(q.deleted_at), " related     \
-            " FROM questions q WHERE q.id = $2::uuid" visible,                 \
+            "SELECT " REP_Q_COLS ", t.slug, t.name, mq_ts(q.deleted_at), "     \
+            "q.rel FROM (SELECT q.*, " related " AS rel FROM questions q "     \
+            "WHERE q.id = $2::uuid" visible                                    \
+            " OFFSET 0) q" REP_Q_JOINS QG_TOPICS " ORDER BY t.name, t.slug",   \
             2                                                                  \
     }
+/* The columns after REP_Q_COLS. */
+enum { QG_TOPIC = REP_Q_NCOLS, QG_DELETED = REP_Q_NCOLS + 2, QG_REL };
 
-enum { QG_WITH_REPLIES = 1, QG_WITH_RELATED = 2, QG_EDITOR = 4 };
+enum { QG_WITH_RELATED = 1, QG_EDITOR = 2 };
 
 /* Indexed by the QG_* flags; questions_statements[QG_COUNT] on are the
  * writes. */
-#define QG_COUNT 8
+#define QG_COUNT 4
 
 const struct db_statement questions_statements[] = {
-    QG("question_get", "NULL::text", "NULL::text", QG_VISIBLE),
-    QG("question_get_p", QG_REPLIES, "NULL::text", QG_VISIBLE),
-    QG("question_get_l", "NULL::text", QG_RELATED, QG_VISIBLE),
-    QG("question_get_pl", QG_REPLIES, QG_RELATED, QG_VISIBLE),
-    QG("question_get_e", "NULL::text", "NULL::text", QG_KEPT),
-    QG("question_get_pe", QG_REPLIES, "NULL::text", QG_KEPT),
-    QG("question_get_le", "NULL::text", QG_RELATED, QG_KEPT),
-    QG("question_get_ple", QG_REPLIES, QG_RELATED, QG_KEPT),
+    QG("question_get", QG_NO_RELATED, QG_VISIBLE),
+    QG("question_get_l", QG_RELATED, QG_VISIBLE),
+    QG("question_get_e", QG_NO_RELATED, QG_KEPT),
+    QG("question_get_le", QG_RELATED, QG_KEPT),
     /* Each write's audit record is the statement's last column (see
      * sql/privacy.sql): request id and key id are its last parameters. */
     /* The contact e-mail never reaches SQL in the clear: the body goes
@@ -114,28 +111,107 @@ const struct db_statement questions_statements[] = {
      "SELECT mq_audit($2, $3, 'question.hide', $1::text, '{}', $4) "
      "FROM mq_delete_question($1::uuid) AS d",
      4},
+    /* The representation a PATCH's If-Match is checked against, locked
+     * as mq_patch_question locks it (hx_reply_patch). */
+    {"question_current",
+     "SELECT mq_question_json(q, $1)::text FROM questions q "
+     "WHERE q.id = $2::uuid AND q.deleted_at IS NULL FOR UPDATE",
+     2},
+    /* include=replies: the question's visible replies, as the page shows
+     * them. */
+    {"question_replies",
+     "SELECT " REP_R_COLS " FROM replies r" REP_R_JOINS
+     " WHERE r.question_id = $1::uuid AND r.deleted_at IS NULL "
+     "ORDER BY r.replied_at, r.id",
+     1},
+    /* The visible topics of a list page's questions ($1, a uuid[]), by
+     * question, then as each question shows them. */
+    {"question_topics_of",
+     "SELECT qt.question_id, t.slug, t.name FROM question_topics qt "
+     "JOIN topics t ON t.id = qt.topic_id WHERE qt.question_id = "
+     "ANY ($1::uuid[]) AND t.deleted_at IS NULL "
+     "ORDER BY qt.question_id, t.name, t.slug",
+     1},
 };
 const size_t questions_nstatements = ARRAY_SIZE(questions_statements);
 
-/* Inserts `,"key":value` before the final '}' of a JSON object text. */
-static char *questions__splice(const char *obj, size_t len, const char *key,
-                               const char *value, int quote)
+/* The replies for include=replies of question `id`, completed, into
+ * the question. Returns REPLY_NONE, REPLY_QUEUED after answering a
+ * failure, or -1 when out of memory. */
+static int questions__replies_or_reply(struct request *r, json_t *q,
+                                       const char *id)
 {
-    size_t vlen = strlen(value);
-    size_t klen = strlen(key);
-    char *out = malloc(len + klen + vlen + 8);
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    json_t *list = json_array();
+    int rc = -1;
 
-    if (out == NULL || len < 2 || obj[len - 1] != '}') {
-        free(out);
-        return NULL;
+    if (list == NULL)
+        return -1;
+    if (hx_query_or_reply(r, &questions_statements[QG_COUNT + 4], params, true,
+                          &res) == REPLY_QUEUED) {
+        json_decref(list);
+        return REPLY_QUEUED;
     }
-    size_t n = len - 1;
-    memcpy(out, obj, n);
-    n += (size_t)sprintf(out + n, ",\"%s\":%s", key, quote ? "\"" : "");
-    memcpy(out + n, value, vlen);
-    n += vlen;
-    n += (size_t)sprintf(out + n, "%s}", quote ? "\"" : "");
-    return out;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *x = rep_reply_row(res, i, 0);
+        if (x == NULL || rep_add_fields(r->cfg, REP_REPLY, x) != 0 ||
+            json_array_append_new(list, x) != 0)
+            goto out;
+    }
+    rc = json_object_set(q, "replies", list) == 0 ? REPLY_NONE : -1;
+out:
+    json_decref(list);
+    PQclear(res);
+    return rc;
+}
+
+/* Answers 200 with a question_get result: the question (represent.h)
+ * with its topics, and when they were asked for its replies and its
+ * related content and, for an editor, when it was hidden. Frees res. */
+static int questions__reply_page(struct request *r, PGresult *res,
+                                 bool with_replies)
+{
+    json_t *q = rep_question_row(res, 0, 0, r->cfg->public_base_url);
+    char *body = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    if (q == NULL)
+        goto out;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (!PQgetisnull(res, i, QG_TOPIC) &&
+            rep_add_topic(q, PQgetvalue(res, i, QG_TOPIC),
+                          PQgetvalue(res, i, QG_TOPIC + 1)) != 0)
+            goto out;
+    if (rep_add_fields(r->cfg, REP_QUESTION, q) != 0)
+        goto out;
+    if (with_replies) {
+        rc = questions__replies_or_reply(r, q, PQgetvalue(res, 0, 0));
+        if (rc != REPLY_NONE)
+            goto out;
+        rc = -1;
+    }
+    if (!PQgetisnull(res, 0, QG_REL) &&
+        json_object_set_new(q, "related",
+                            json_loadb(PQgetvalue(res, 0, QG_REL),
+                                       (size_t)PQgetlength(res, 0, QG_REL), 0,
+                                       NULL)) != 0)
+        goto out;
+    if (!PQgetisnull(res, 0, QG_DELETED)) {
+        if (json_object_set_new(q, "deleted_at",
+                                json_string(PQgetvalue(res, 0, QG_DELETED))) !=
+            0)
+            goto out;
+        r->private_data = true;
+    }
+    body = rep_dump(q, &len);
+    if (body != NULL)
+        rc = request_reply_owned(r, 200, "application/json", body, len);
+out:
+    json_decref(q);
+    PQclear(res);
+    return rc;
 }
 
 int handle_get_question(struct request *r)
@@ -162,55 +238,16 @@ int handle_get_question(struct request *r)
     }
     const char *params[2] = {r->cfg->public_base_url,
                              request_param_str(r, "id")};
-    int which = (with_replies ? QG_WITH_REPLIES : 0) |
-                (with_related ? QG_WITH_RELATED : 0) | (editor ? QG_EDITOR : 0);
+    int which = (with_related ? QG_WITH_RELATED : 0) | (editor ? QG_EDITOR : 0);
     if (hx_query_or_reply(r, &questions_statements[which], params, true,
                           &res) == REPLY_QUEUED)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return hx_reply_missing(r, false, "No question with that id.");
+        return hx_reply_missing(r, false, params[1],
+                                "No question with that id.");
     }
-    if (!with_replies && !with_related && PQgetisnull(res, 0, 2))
-        return request_reply_pg(r, 200, res);
-
-    /* The page view: the question with its replies (and, for editors,
-     * when it was hidden) in one body. */
-    char *body = NULL, *next = NULL;
-    const char *cur = PQgetvalue(res, 0, 0);
-    size_t len = (size_t)PQgetlength(res, 0, 0);
-    if (with_replies) {
-        body = questions__splice(cur, len, "replies", PQgetvalue(res, 0, 1), 0);
-        if (body == NULL)
-            goto fail;
-        cur = body;
-        len = strlen(body);
-    }
-    if (with_related && !PQgetisnull(res, 0, 3)) {
-        next = questions__splice(cur, len, "related", PQgetvalue(res, 0, 3), 0);
-        free(body);
-        body = next;
-        if (body == NULL)
-            goto fail;
-        cur = body;
-        len = strlen(body);
-    }
-    if (!PQgetisnull(res, 0, 2)) {
-        next =
-            questions__splice(cur, len, "deleted_at", PQgetvalue(res, 0, 2), 1);
-        free(body);
-        body = next;
-        if (body == NULL)
-            goto fail;
-        r->private_data = true;
-    }
-    if (body == NULL) /* nothing to splice after all */
-        return request_reply_pg(r, 200, res);
-    PQclear(res);
-    return request_reply_owned(r, 200, "application/json", body, strlen(body));
-fail:
-    PQclear(res);
-    return -1;
+    return questions__reply_page(r, res, with_replies);
 }
 
 /* The four orders of /questions, by the `sort` parameter; a cursor
@@ -218,23 +255,84 @@ fail:
  * candidate set (Q_SEARCH_HEAD). */
 enum { QL_NEWEST, QL_OLDEST, QL_UPDATED, QL_RELEVANCE };
 
+/* typed lists: fills in the topics of a page's questions, by one
+ * statement for the whole page (question_topics_of). */
+static int questions__add_topics(struct request *r, json_t *items)
+{
+    /* "{" + 37 characters per uuid and comma + "}": at most 101 items. */
+    char ids[101 * 37 + 3];
+    size_t used = 0;
+    size_t i;
+    json_t *q;
+    PGresult *res = NULL;
+
+    ids[used++] = '{';
+    json_array_foreach(items, i, q) {
+        const char *id = json_string_value(json_object_get(q, "id"));
+        if (id == NULL || strlen(id) != 36 || used + 38 >= sizeof(ids))
+            return -1;
+        if (i > 0)
+            ids[used++] = ',';
+        memcpy(ids + used, id, 36);
+        used += 36;
+    }
+    ids[used++] = '}';
+    ids[used] = '\0';
+    const char *params[1] = {ids};
+    if (hx_query_or_reply(r, &questions_statements[QG_COUNT + 5], params, true,
+                          &res) == REPLY_QUEUED)
+        return REPLY_QUEUED;
+    /* Rows come by question, each question's as it shows them; the page
+     * is at most 100 questions. */
+    size_t at = 0;
+    for (int k = 0; k < PQntuples(res); k++) {
+        const char *qid = PQgetvalue(res, k, 0);
+        size_t n = json_array_size(items);
+        json_t *owner = NULL;
+        for (size_t t = 0; t < n && owner == NULL; t++, at = (at + 1) % n) {
+            q = json_array_get(items, at);
+            if (strcmp(json_string_value(json_object_get(q, "id")), qid) == 0)
+                owner = q;
+        }
+        if (owner == NULL || rep_add_topic(owner, PQgetvalue(res, k, 1),
+                                           PQgetvalue(res, k, 2)) != 0) {
+            PQclear(res);
+            return -1;
+        }
+    }
+    PQclear(res);
+    return REPLY_NONE;
+}
+
 static const struct page_list questions__lists[] = {
     [QL_NEWEST] = {.sort = "newest",
                    .keyset = {.shape = 'n',
                               .desc = true,
-                              QB_BY_TIME("q.asked_at", "q.id")}},
+                              QB_BY_TIME("q.asked_at", "q.id")},
+                   .item = REP_QUESTION,
+                   .typed = true,
+                   .complete = questions__add_topics},
     [QL_OLDEST] = {.sort = "oldest",
-                   .keyset = {.shape = 'o', QB_BY_TIME("q.asked_at", "q.id")}},
+                   .keyset = {.shape = 'o', QB_BY_TIME("q.asked_at", "q.id")},
+                   .item = REP_QUESTION,
+                   .typed = true,
+                   .complete = questions__add_topics},
     [QL_UPDATED] = {.sort = "updated",
                     .keyset = {.shape = 'u',
                                .desc = true,
-                               QB_BY_TIME("q.updated_at", "q.id")}},
+                               QB_BY_TIME("q.updated_at", "q.id")},
+                    .item = REP_QUESTION,
+                    .typed = true,
+                    .complete = questions__add_topics},
+    /* Search keeps PostgreSQL's representation: its highlight is made
+     * there. */
     [QL_RELEVANCE] = {.sort = "relevance",
                       .keyset = {.shape = 'r',
                                  .desc = true,
                                  .ncolumns = 2,
                                  .columns = {{"r.rank", "real"},
-                                             {"(r.q).id", "uuid"}}}},
+                                             {"(r.q).id", "uuid"}}},
+                      .item = REP_QUESTION},
 };
 
 /* The list for the request's `sort` (the spec's enum; newest when
@@ -265,7 +363,9 @@ int handle_list_questions(struct request *r)
         return REPLY_QUEUED;
 
     qb_init(&b, "ql");
-    qb_param(&b, r->cfg->public_base_url);
+    /* $1: the base of url, where PostgreSQL still builds it (search). */
+    if (relevance)
+        qb_param(&b, r->cfg->public_base_url);
     if (q != NULL) {
         /* $2 is the search query; websearch syntax never raises on odd
          * input, so a stray quote is just a word. */
@@ -276,11 +376,12 @@ int handle_list_questions(struct request *r)
         /* The filters below land inside the bounded candidate query. */
         qb_addf(&b, Q_SEARCH_HEAD, tsq);
     } else {
-        qb_add(&b, "SELECT " Q_DOC ", ");
+        qb_add(&b, "SELECT q.id, ");
         qb_add(&b, list == &questions__lists[QL_UPDATED]
                        ? QB_TS("q.updated_at") ", "
                        : QB_TS("q.asked_at") ", ");
-        qb_add(&b, "q.id::text FROM questions q WHERE q.deleted_at IS NULL");
+        qb_add(&b, "q.id::text, " REP_Q_COLS " FROM questions q" REP_Q_JOINS
+                   " WHERE q.deleted_at IS NULL");
         if (tsq)
             qb_addf(&b, " AND q.related_terms @@ mq_search_query($%d)", tsq);
     }
@@ -369,28 +470,33 @@ int handle_create_question(struct request *r)
                              r->request_id, r->key_id,
                              sealed,        kid};
 
-    return hx_reply_create(r, &questions_statements[QG_COUNT], params,
-                           "/questions/", 1);
+    return hx_reply_create_as(r, &questions_statements[QG_COUNT], params,
+                              "/questions/", 1, REP_QUESTION);
 }
 
 int handle_patch_question(struct request *r)
 {
-    char tags[1200];
     char hex[CONTACTS_SEALED_HEX];
     const char *sealed, *kid;
 
     if (questions__contact_or_reply(r, hex, &sealed, &kid) == REPLY_QUEUED)
         return REPLY_QUEUED;
+    /* If-Match ($3) is checked by hx_reply_patch against what clients
+     * are sent, so the function gets NULL. */
     const char *params[8] = {request_param_str(r, "id"),
                              r->raw_body,
-                             hx_if_match(r, tags, sizeof(tags)),
+                             NULL,
                              r->cfg->public_base_url,
                              r->request_id,
                              r->key_id,
                              sealed,
                              kid};
+    const char *current[2] = {r->cfg->public_base_url,
+                              request_param_str(r, "id")};
 
-    return hx_reply_write_one(r, &questions_statements[QG_COUNT + 1], params);
+    return hx_reply_patch(r, &questions_statements[QG_COUNT + 3], current,
+                          &questions_statements[QG_COUNT + 1], params,
+                          REP_QUESTION);
 }
 
 int handle_delete_question(struct request *r)

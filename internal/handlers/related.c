@@ -1,9 +1,10 @@
 /* handlers/related — GET /related: "Similar Q&A" and "Related FAQ".
  * The ranking lives in PostgreSQL (mq_related(), in sql/), next to the
  * data it reads; see the formula and the bounded candidate set documented
- * there. It is computed per request, so hidden questions and replies drop
- * out at once; medqa's background worker (internal/related) keeps its IDF
- * statistics fresh. */
+ * there. A question's result is served from related_store, kept by
+ * medqa's background worker (internal/related), when it is current and
+ * shows nothing hidden, else computed per request like a draft's; the
+ * worker also keeps the IDF statistics fresh. */
 #include "common.h"
 #include "handlers_internal.h"
 
@@ -15,6 +16,10 @@
 const struct db_statement related_get_statements[] = {
     {"related_get", "SELECT mq_related($1::uuid, $2, $3, $4::int, $5)::text",
      5},
+    /* A question's: its stored result when current (issue 17,
+     * sql/related_store.sql), else the same mq_related() call. */
+    {"related_get_stored",
+     "SELECT mq_related_stored($1::uuid, $2::int, $3)::text", 3},
 };
 const size_t related_get_nstatements = ARRAY_SIZE(related_get_statements);
 
@@ -35,8 +40,10 @@ int handle_get_related(struct request *r)
     snprintf(limit, sizeof(limit), "%lld", request_param_int(r, "limit", 4));
     PGresult *res = NULL;
     const char *params[5] = {qid, text, dept, limit, r->cfg->public_base_url};
-    if (hx_query_or_reply(r, &related_get_statements[0], params, true, &res) ==
-        REPLY_QUEUED)
+    const char *stored[3] = {qid, limit, r->cfg->public_base_url};
+    if (hx_query_or_reply(r, &related_get_statements[qid != NULL ? 1 : 0],
+                          qid != NULL ? stored : params, true,
+                          &res) == REPLY_QUEUED)
         return REPLY_QUEUED;
     return request_reply_pg(r, 200, res);
 }

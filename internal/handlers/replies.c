@@ -12,9 +12,9 @@
 
 const struct db_statement replies_statements[] = {
     {"reply_get",
-     "SELECT mq_reply_json(r)::text FROM replies r JOIN questions q ON "
-     "q.id = r.question_id WHERE r.id = $1::uuid AND r.deleted_at IS NULL "
-     "AND q.deleted_at IS NULL",
+     "SELECT " REP_R_COLS " FROM replies r JOIN questions q ON "
+     "q.id = r.question_id" REP_R_JOINS " WHERE r.id = $1::uuid AND "
+     "r.deleted_at IS NULL AND q.deleted_at IS NULL",
      1},
     {"reply_create",
      "SELECT j::text, j->>'id', mq_audit($6, $7, 'reply.create', j->>'id', "
@@ -30,6 +30,15 @@ const struct db_statement replies_statements[] = {
      "SELECT mq_audit($3, $4, 'reply.hide', $1::text, '{}', $5) "
      "FROM mq_delete_reply($1::uuid, $2::uuid) AS d",
      5},
+    /* The representation a PATCH's If-Match is checked against, locked
+     * as mq__lock_reply locks it (hx_reply_patch); no row when the
+     * caller's doctor did not write it, so the write answers 403. */
+    {"reply_current",
+     "SELECT mq_reply_json(r)::text FROM replies r JOIN questions q ON "
+     "q.id = r.question_id WHERE r.id = $1::uuid AND r.deleted_at IS NULL "
+     "AND q.deleted_at IS NULL AND ($2::uuid IS NULL OR "
+     "r.doctor_id = $2::uuid) FOR UPDATE OF r",
+     2},
 };
 const size_t replies_nstatements = ARRAY_SIZE(replies_statements);
 
@@ -46,6 +55,8 @@ static const struct page_list replies__of_question = {
     .keyset = {QB_BY_TIME("r.replied_at", "r.id")},
     .flags = PAGE_PARENT,
     .missing = "No question with that id.",
+    .item = REP_REPLY,
+    .typed = true,
 };
 
 int handle_list_question_replies(struct request *r)
@@ -59,12 +70,12 @@ int handle_list_question_replies(struct request *r)
     qb_param(&b, request_param_str(r, "id"));
     /* The LEFT JOIN keeps one row when the question exists but has no
      * (more) replies, so "no question" (404) and "no replies" differ. */
-    qb_add(&b, "SELECT CASE WHEN x.id IS NOT NULL THEN "
-               "mq_reply_json(x.rep)::text END, x.ts, x.id "
-               "FROM questions q LEFT JOIN LATERAL (SELECT r AS rep, ");
-    qb_add(&b, QB_TS("r.replied_at") " AS ts, r.id::text AS id "
-                                     "FROM replies r WHERE r.question_id = "
-                                     "q.id AND r.deleted_at IS NULL");
+    qb_add(&b, "SELECT x.* FROM questions q LEFT JOIN LATERAL (SELECT "
+               "r.id AS marker, ");
+    qb_add(&b, QB_TS("r.replied_at") ", r.id::text, " REP_R_COLS
+                                     " FROM replies r" REP_R_JOINS
+                                     " WHERE r.question_id = q.id AND "
+                                     "r.deleted_at IS NULL");
     page_keyset(&pg, &b);
     qb_add(&b, ") x ON true WHERE q.id = $1::uuid AND q.deleted_at IS NULL");
     return page_reply(r, &pg, &b);
@@ -75,10 +86,14 @@ int handle_list_question_replies(struct request *r)
 static const struct page_list replies__newest = {
     .sort = "newest",
     .keyset = {.shape = 'n', .desc = true, QB_BY_TIME("r.replied_at", "r.id")},
+    .item = REP_REPLY,
+    .typed = true,
 };
 static const struct page_list replies__updated = {
     .sort = "updated",
     .keyset = {.shape = 'u', QB_BY_TIME("r.updated_at", "r.id")},
+    .item = REP_REPLY,
+    .typed = true,
 };
 
 int handle_list_replies(struct request *r)
@@ -93,11 +108,11 @@ int handle_list_replies(struct request *r)
                            &pg) == REPLY_QUEUED)
         return REPLY_QUEUED;
     qb_init(&b, "rl");
-    qb_add(&b, "SELECT mq_reply_json(r)::text, ");
+    qb_add(&b, "SELECT r.id, ");
     qb_add(&b, updated ? QB_TS("r.updated_at") : QB_TS("r.replied_at"));
-    qb_add(&b, ", r.id::text FROM replies r JOIN questions q ON q.id = "
-               "r.question_id AND q.deleted_at IS NULL "
-               "WHERE r.deleted_at IS NULL");
+    qb_add(&b, ", r.id::text, " REP_R_COLS " FROM replies r JOIN questions q "
+               "ON q.id = r.question_id AND q.deleted_at IS NULL" REP_R_JOINS
+               " WHERE r.deleted_at IS NULL");
     if ((v = request_param_str(r, "doctor")) != NULL) {
         qb_filter(&b, " AND r.doctor_id = $%d::uuid", v);
         qb_shape(&b, 'o');
@@ -124,9 +139,18 @@ int handle_get_reply(struct request *r)
         return REPLY_QUEUED;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return hx_reply_missing(r, true, "No reply with that id.");
+        return hx_reply_missing(r, true, params[0], "No reply with that id.");
     }
-    return request_reply_pg(r, 200, res);
+    json_t *x = rep_reply_row(res, 0, 0);
+    char *owned = NULL;
+    size_t len = 0;
+    PQclear(res);
+    if (x != NULL && rep_add_fields(r->cfg, REP_REPLY, x) == 0)
+        owned = rep_dump(x, &len);
+    json_decref(x);
+    if (owned == NULL)
+        return hx_reply_internal(r, "cannot complete a representation");
+    return request_reply_owned(r, 200, "application/json", owned, len);
 }
 
 int handle_create_reply(struct request *r)
@@ -158,20 +182,21 @@ int handle_create_reply(struct request *r)
                              r->raw_body,
                              r->request_id,
                              r->key_id};
-    return hx_reply_create(r, &replies_statements[1], params, "/replies/", 1);
+    return hx_reply_create_as(r, &replies_statements[1], params, "/replies/", 1,
+                              REP_REPLY);
 }
 
 int handle_patch_reply(struct request *r)
 {
-    char tags[1200];
-    const char *params[6] = {request_param_str(r, "id"),
-                             r->raw_body,
-                             hx_if_match(r, tags, sizeof(tags)),
-                             replies__actor(r),
-                             r->request_id,
-                             r->key_id};
+    /* If-Match ($3) is checked by hx_reply_patch against what clients
+     * are sent, so the function gets NULL. */
+    const char *params[6] = {
+        request_param_str(r, "id"), r->raw_body,   NULL,
+        replies__actor(r),          r->request_id, r->key_id};
+    const char *current[2] = {request_param_str(r, "id"), replies__actor(r)};
 
-    return hx_reply_write_one(r, &replies_statements[2], params);
+    return hx_reply_patch(r, &replies_statements[4], current,
+                          &replies_statements[2], params, REP_REPLY);
 }
 
 int handle_delete_reply(struct request *r)

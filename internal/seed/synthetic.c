@@ -413,6 +413,22 @@ void syn__label(const struct syn_gen *g, long i, char *out, size_t outlen)
                  v->depts[p.dept].conds[p.cond].medical);
 }
 
+/* Checks the number of questions and parses the embedded vocabulary: the
+ * first step of both entry points. On failure `vocab` is still safe to
+ * hand to syn__vocab_free(). */
+static int syn__prepare(long n, struct syn_vocab *vocab, char *errbuf,
+                        size_t errlen)
+{
+    memset(vocab, 0, sizeof(*vocab));
+    if (n <= 0 || n > SYN_MAX_N) {
+        snprintf(errbuf, errlen, "the number of questions must be 1 to %ld",
+                 SYN_MAX_N);
+        return -1;
+    }
+    return syn__vocab_parse((const char *)assets_vocabulary_json.data,
+                            assets_vocabulary_json.len, vocab, errbuf, errlen);
+}
+
 int synthetic_labels(FILE *out, long n, unsigned long seed, char *errbuf,
                      size_t errlen)
 {
@@ -421,14 +437,7 @@ int synthetic_labels(FILE *out, long n, unsigned long seed, char *errbuf,
     char line[512];
     int rc = -1;
 
-    if (n <= 0 || n > SYN_MAX_N) {
-        snprintf(errbuf, errlen, "the number of questions must be 1 to %ld",
-                 SYN_MAX_N);
-        return -1;
-    }
-    if (syn__vocab_parse((const char *)assets_vocabulary_json.data,
-                         assets_vocabulary_json.len, &vocab, errbuf,
-                         errlen) != 0)
+    if (syn__prepare(n, &vocab, errbuf, errlen) != 0)
         goto out;
     /* The condition is drawn before the topics, and a topic the database
      * lacks only skips a slot without a draw, so the plan's id and
@@ -475,14 +484,7 @@ int synthetic_generate(PGconn *pg, PGconn *terms_pg, long n, unsigned long seed,
     double t0 = syn_now();
     int rc = -1;
 
-    if (n <= 0 || n > SYN_MAX_N) {
-        snprintf(errbuf, errlen, "the number of questions must be 1 to %ld",
-                 SYN_MAX_N);
-        return -1;
-    }
-    if (syn__vocab_parse((const char *)assets_vocabulary_json.data,
-                         assets_vocabulary_json.len, &vocab, errbuf,
-                         errlen) != 0)
+    if (syn__prepare(n, &vocab, errbuf, errlen) != 0)
         goto out;
     g = calloc(1, sizeof(*g));
     terms = calloc(1, sizeof(*terms));

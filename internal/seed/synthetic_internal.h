@@ -27,7 +27,7 @@
 #define SYN_MAXTOPICS 6  /* topics per department */
 #define SYN_NTOPICS 3    /* topics an English condition may name */
 #define SYN_ZH_NTOPICS 2 /* topics a zh-TW condition may name */
-#define SYN_NBANDS 9     /* age bands: 0-9, 10-19, …, 80+ */
+#define SYN_NBANDS 9     /* age bands: 0-9, 10-19, …, 80-89 (not 80+) */
 #define SYN_DOCTORS 20   /* doctors per department */
 
 /* A body part and what it does, composed as "my <part> has been <ing>".

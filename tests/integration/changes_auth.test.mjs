@@ -168,7 +168,8 @@ test('listChanges: loading the demo data again adds no events', async () => {
 
 test('listChanges: a slow writer that started first cannot be skipped by a partner polling meanwhile', async () => {
   // Another writer (a second medqa, here psql calling the same write
-  // function) appends its event and then takes a second to commit. A write
+  // function) appends its event and then takes 3 s to commit (time for a
+  // loaded machine's polling below to see it holding the lock). A write
   // through the API meanwhile (another department, no topics: no row in
   // common) must not become visible before it: a partner whose cursor
   // moved past the API's event would never see the slow one.
@@ -176,7 +177,7 @@ test('listChanges: a slow writer that started first cannot be skipped by a partn
   const input = JSON.stringify(questionInput({ title: 'Slow writer question', topics: [] })).replace(/'/g, "''");
   const slow = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', PG_SOCK, '-p', String(PG_PORT),
     '-U', 'medqa', '-d', db, '-c',
-    `BEGIN; SELECT mq_create_question('${input}'::jsonb, 'http://x'); SELECT pg_sleep(1); COMMIT;`]);
+    `BEGIN; SELECT mq_create_question('${input}'::jsonb, 'http://x'); SELECT pg_sleep(3); COMMIT;`]);
   const slowDone = new Promise((resolve) => slow.on('close', resolve));
   let slowExited = false;
   slowDone.then(() => { slowExited = true; });

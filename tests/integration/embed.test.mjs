@@ -175,3 +175,22 @@ test('/oembed: unknown or foreign URLs are 404, a hidden question too, format=xm
   assertProblem(await req(m.base, `/oembed?url=${enc(canonical(q.id))}`), 404);
   assertProblem(await req(m.base, `/embed/questions/${q.id}`), 404);
 });
+
+test('an erased question is 410 Gone on the card, on /oembed and in JSON-LD, as on its JSON GET', async () => {
+  await m.ready;
+  const enc = encodeURIComponent;
+  const q = await createQuestion(m.base, m.keys.app);
+  await createReply(m.base, m.keys.lan, q.id, { body: 'A doctor reply that the erasure takes with it.' });
+  assert.equal((await req(m.base, `/embed/questions/${q.id}`)).status, 200);
+  const er = await req(m.base, `/questions/${q.id}/erasure`, { method: 'POST', headers: auth(m.keys.editor), json: { reason: 'data-subject-request' } });
+  assert.equal(er.status, 204, er.text);
+  for (const path of [`/embed/questions/${q.id}`, `/oembed?url=${enc(canonical(q.id))}`, `/questions/${q.id}`]) {
+    const g = await req(m.base, path);
+    assertProblem(g, 410);
+    assert.match(g.body.type, /\/problems\/gone$/, path);
+  }
+  const ld = await req(m.base, `/questions/${q.id}`, { headers: { accept: 'application/ld+json' } });
+  assertProblem(ld, 410);
+  const edLd = await req(m.base, `/questions/${q.id}`, { headers: auth(m.keys.editor, { accept: 'application/ld+json' }) });
+  assertProblem(edLd, 410);
+});

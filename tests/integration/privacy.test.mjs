@@ -380,6 +380,11 @@ test('erasure: a question with replies, topics, an idempotent create and a conta
   assert.equal(rel.status, 200, rel.text);
   assert.ok(!rel.text.includes(qid));
   assertProblem(await req(m.base, `/related?question_id=${qid}`), 404);
+  // The Atom feed keeps only a tombstone (at:deleted-entry) naming its id.
+  const atom = await req(m.base, '/feeds/questions.atom?department=neurology&limit=100');
+  assert.equal(atom.status, 200);
+  for (const p of probes) assert.ok(!atom.text.toLowerCase().includes(p.toLowerCase()), `the feed still says ${p}`);
+  assert.match(atom.text, new RegExp(`<at:deleted-entry ref="urn:uuid:${qid}"`));
   assert.equal(visibleCount("SELECT question_count FROM departments WHERE slug = 'neurology'"), deptBefore - 1);
   assert.equal(visibleCount(`SELECT reply_count FROM doctors WHERE id = '${IDS.lan}'`), lanBefore - 1);
   // The kept counters equal a recount.

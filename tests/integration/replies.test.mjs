@@ -357,6 +357,11 @@ test('getReply: the editorial reply of the lip-twitching page', async () => {
   assert.deepEqual(r.body, {
     id: IDS.lipEditorial, question_id: IDS.lip, kind: 'editorial', body: demo.body,
     doctor: null, replied_at: '2016-09-06T00:00:00.000Z', updated_at: r.body.updated_at,
+    // issue 14: what a republisher shows; the default settings, no
+    // PUBLIC_WEB_URL, so no canonical_url and no attribution.url.
+    license: { name: 'CC BY-SA 4.0', url: 'https://creativecommons.org/licenses/by-sa/4.0' },
+    attribution: { text: 'medqa' },
+    disclaimer: { text: 'General information only, not medical advice.' },
   });
   assert.deepEqual(Object.keys(r.body), REPLY_KEYS);
   const again = await req(m.base, `/replies/${IDS.lipEditorial}`, { headers: { 'if-none-match': r.headers.get('etag') } });

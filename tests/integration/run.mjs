@@ -22,7 +22,9 @@ const files = suites
 
 let passed = 0;
 let failed = 0;
-const stream = run({ files, concurrency: 2, timeout: 180_000 });
+// A hang's guard, per file: client.test.mjs runs tsc twice, which on a
+// loaded 2-core machine alone can pass three minutes.
+const stream = run({ files, concurrency: 2, timeout: 300_000 });
 stream.on('test:pass', (ev) => {
   if (ev.details?.type !== 'suite') passed++;
 });

@@ -44,6 +44,9 @@ test('a synthetic load is deterministic, plausible and consistent with its count
   assert.equal(digest(a), digest(b), 'the same seed gives the same rows');
 
   assert.equal(Number(psql(a, 'SELECT count(*) FROM questions')), N);
+  // Age bands the API would accept on a write (issue 15: 80+ is refused).
+  assert.equal(psql(a, "SELECT count(*) FROM questions WHERE asker_age_band NOT IN ('0-9', '10-19', '20-29', '30-39', '40-49', '50-59', '60-69', '70-79', '80-89', '90+')"), '0');
+  assert.notEqual(psql(a, "SELECT count(*) FROM questions WHERE asker_age_band = '80-89'"), '0');
   // About 1.2 replies per question, 1 to 3 topics each.
   const replies = Number(psql(a, 'SELECT count(*) FROM replies'));
   assert.ok(replies > N * 0.9 && replies < N * 1.6, `${replies} replies`);

@@ -564,3 +564,47 @@ test('deliveries older than WEBHOOK_RETENTION_DAYS are pruned by the worker', as
   assert.equal(log.body.data.length, 1);
   await rcv.down();
 });
+
+test('erasure strips the stored payloads of the erased question\'s events; a redelivery names nothing but its id', async () => {
+  const rcv = await receiver();
+  const ep = await createEndpoint(m.base, partner, { url: rcv.url, events: ['question.created', 'reply.created', 'question.erased'] });
+  const tag = randomBytes(4).toString('hex');
+  const q = await createQuestion(m.base, app, { title: `Quorbly knee ${tag} clicks when I climb stairs`, department: 'neurology' });
+  await waitFor('question.created', () => rcv.got.length >= 1);
+  const rep = await createReply(m.base, editor, q.id, { kind: 'editorial', body: `More info ${tag} on knees.` });
+  await waitFor('reply.created', () => rcv.got.length >= 2);
+  assert.ok(verify(ep.secret, rcv.got[0]).data.title.includes(tag), 'the first delivery carried the title');
+
+  const er = await req(m.base, `/questions/${q.id}/erasure`, { method: 'POST', headers: auth(editor), json: { reason: 'data-subject-request' } });
+  assert.equal(er.status, 204, er.text);
+  await waitFor('question.erased', () => rcv.got.length >= 3);
+  const erased = verify(ep.secret, rcv.got[2]);
+  assert.equal(erased.type, 'question.erased');
+  assert.deepEqual(Object.keys(erased.data).sort(), ['id', 'seq', 'url']);
+
+  // What stays in the table: type, timestamp and {seq, id, url} only.
+  const stored = JSON.parse(psql(db, `SELECT json_agg(payload::json ORDER BY n) FROM webhook_deliveries WHERE endpoint_id = '${ep.id}'`));
+  assert.equal(stored.length, 3);
+  assert.deepEqual(stored.map((p) => p.type), ['question.created', 'reply.created', 'question.erased']);
+  for (const p of stored) {
+    assert.deepEqual(Object.keys(p).sort(), ['data', 'timestamp', 'type']);
+    assert.deepEqual(Object.keys(p.data).sort(), ['id', 'seq', 'url']);
+    assert.ok(!JSON.stringify(p).includes(tag), `${p.type} still names the erased text`);
+  }
+  assert.deepEqual(stored.map((p) => p.data.id), [q.id, rep.id, q.id]);
+  assert.equal(psql(db, `SELECT count(*) FROM webhook_deliveries WHERE strpos(payload, '${tag}') > 0`), '0');
+
+  // A redelivery sends the stripped body, signed anew, under the same id.
+  const log = await req(m.base, `/webhooks/${ep.id}/deliveries?limit=100`, { headers: auth(partner) });
+  const first = log.body.data.at(-1);
+  assert.equal(first.type, 'question.created');
+  const rd = await req(m.base, `/webhooks/${ep.id}/deliveries/${first.id}/redeliver`, { method: 'POST', headers: auth(partner) });
+  assert.equal(rd.status, 202, rd.text);
+  await waitFor('the redelivery', () => rcv.got.length >= 4);
+  const again = rcv.got[3];
+  assert.equal(again.headers['webhook-id'], first.webhook_id);
+  const body = verify(ep.secret, again);
+  assert.equal(body.type, 'question.created');
+  assert.deepEqual(body.data, { seq: stored[0].data.seq, id: q.id, url: stored[0].data.url });
+  assert.ok(!again.body.includes(tag));
+});

@@ -31,6 +31,8 @@ static const char *const all_names[] = {
     "LOG_LEVEL",
     "PUBLIC_BASE_URL",
     "IDF_REFRESH_INTERVAL",
+    "RELATED_MAX_STALENESS",
+    "RELATED_BACKFILL",
     "RATE_LIMIT_ANON",
     "RATE_LIMIT_PARTNER",
     "RATE_LIMIT_APP",

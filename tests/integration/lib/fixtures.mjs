@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, after } from 'node:test';
-import { runMedqa, dbUrl, req, raw, createDb, startMedqa } from './medqa.mjs';
+import { runMedqa, dbUrl, req, raw, createDb, startMedqa, psql } from './medqa.mjs';
 
 /** internal/seed/demo.json, as `medqa seed --demo` loads it. */
 export const DEMO = JSON.parse(readFileSync(
@@ -231,9 +231,9 @@ export function assertEtag(r) {
 /** The keys of a Question representation, in order. */
 export const QUESTION_KEYS = ['id', 'title', 'body', 'language', 'asker',
   'department', 'topics', 'state', 'reply_count', 'asked_at', 'updated_at', 'url',
-  'headline', 'medical_review'];
+  'headline', 'medical_review', 'license', 'attribution', 'disclaimer'];
 export const REPLY_KEYS = ['id', 'question_id', 'kind', 'body', 'doctor',
-  'replied_at', 'updated_at'];
+  'replied_at', 'updated_at', 'license', 'attribution', 'disclaimer'];
 export const TOPIC_KEYS = ['slug', 'name', 'department', 'description', 'question_count'];
 export const DOCTOR_KEYS = ['id', 'name', 'department', 'reply_count'];
 export const CHANGE_KEYS = ['seq', 'type', 'id', 'at'];
@@ -241,3 +241,18 @@ export const CHANGE_KEYS = ['seq', 'type', 'id', 'at'];
 /** RFC 3339 UTC with milliseconds, as every medqa timestamp. */
 export const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Waits (up to 60 s) until the Similar Q&A refresh worker has nothing
+ * queued to redo (sql/related_store.sql): a question posted just before
+ * changes its neighbours' stored results (and the term statistics every
+ * score uses) once the worker gets to them, so reads that must agree
+ * with each other wait for that first.
+ */
+export async function relatedSettled(db) {
+  const end = Date.now() + 60000;
+  while (psql(db, "SELECT count(*) FROM related_queue WHERE due_at < 'infinity'") !== '0') {
+    if (Date.now() > end) throw new Error('the Similar Q&A refresh queue did not drain in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -114,7 +114,18 @@ export async function req(base, path, { method = 'GET', headers = {}, body, json
     payload = JSON.stringify(json);
     if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
   }
-  const res = await fetch(base + path, { method, headers: h, body: payload });
+  let res;
+  try {
+    res = await fetch(base + path, { method, headers: h, body: payload });
+  } catch (e) {
+    // A kept-alive socket the server closed as idle (CONNECTION_TIMEOUT)
+    // just as the test reused it: RFC 9110 §9.2.2 lets a client retry an
+    // idempotent request on a new connection, as browsers do. Seen when a
+    // test's synchronous step (jing, tsc) outlasts the idle timeout on a
+    // loaded machine. Anything else, or any other method, fails as before.
+    if (!['GET', 'HEAD'].includes(method) || e?.cause?.code !== 'UND_ERR_SOCKET') throw e;
+    res = await fetch(base + path, { method, headers: h, body: payload });
+  }
   const text = await res.text();
   let data;
   const ct = res.headers.get('content-type') || '';
