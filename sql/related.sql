@@ -257,8 +257,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN flat THEN 1.0
                 WHEN 'A' = ANY (weights) THEN 1.0
                 WHEN 'B' = ANY (weights) THEN 0.6
-                WHEN 'C' = ANY (weights) THEN 0.8
+                WHEN 'C' = ANY (weights) THEN 1.6
                 ELSE 0.3 END::float8
+$$;
+
+-- A number ("7", "2024") says how old or how long, not what about: its
+-- terms weigh a tenth (a rare age or date would otherwise outweigh the
+-- words of the complaint).
+CREATE OR REPLACE FUNCTION mq__lexeme_weight(lexeme text) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN lexeme ~ '^[0-9]+$' THEN 0.1 ELSE 1.0 END::float8
 $$;
 
 -- The surface form of the term lx in text t: the word or the Chinese run
@@ -331,7 +339,7 @@ BEGIN
                                ARRAY(SELECT m[1] FROM regexp_matches(q, '''([^'']+)''', 'g') AS m));
         END IF;
         h := ts_headline('english', t, q::tsquery, 'StartSel=«, StopSel=», HighlightAll=true');
-        h := substring(h FROM '«[^»]*»(?:[^«]{0,40}«[^»]*»)*');
+        h := substring(h FROM '«[^»]*»(?:[^«\n.;,!?]{0,24}«[^»]*»)*');
         IF h IS NOT NULL THEN
             RETURN lower(replace(replace(h, '«', ''), '»', ''));
         END IF;
@@ -377,14 +385,14 @@ BEGIN
              ORDER BY s.w DESC, s.lexeme LOOP
         EXIT WHEN cardinality(matched) >= 8;
         word := NULL;
-        IF concepts ? m.lexeme AND m.rw = '{C}' THEN
+        IF concepts ? m.lexeme AND m.rw <@ '{C}'::text[] THEN
             -- Only the concept joins them here: say how the result puts it.
             word := mq__concept_surface(full_t, terms, m.lexeme);
             IF word IS NOT NULL THEN
                 bridged := bridged || json_build_object('term', word,
                                                         'via', concepts ->> m.lexeme);
             END IF;
-        ELSIF concepts ? m.lexeme AND m.sw = '{C}' THEN
+        ELSIF concepts ? m.lexeme AND m.sw <@ '{C}'::text[] THEN
             -- The result names the concept; the source said it otherwise.
             word := mq__surface(full_t, m.lexeme, bigrams);
             IF word IS NOT NULL THEN
@@ -514,7 +522,8 @@ BEGIN
            (array_agg(t.df ORDER BY t.df, t.lexeme))[1:134]
     INTO s_lex, s_w, s_norm, rare, rare_df
     FROM (SELECT u.lexeme, u.df,
-                 power(ln(1 + n_docs / u.df), 1.5) * mq__field_weight(u.weights, flat) AS w
+                 power(ln(1 + n_docs / u.df), 1.0) * mq__field_weight(u.weights, flat)
+                 * mq__lexeme_weight(u.lexeme) AS w
           FROM (SELECT u.lexeme, u.weights, d.df
                 FROM unnest(s_terms) AS u
                 JOIN mq__df_of(tsvector_to_array(s_terms)) AS d
@@ -572,15 +581,16 @@ BEGIN
         GROUP BY p.lexeme
     ), cterm AS MATERIALIZED (
         SELECT c.id, u.lexeme,
-               power(ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1)), 1.5)
-               * mq__field_weight(u.weights, flat) AS w
+               power(ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1)), 1.0)
+               * mq__field_weight(u.weights, flat) * mq__lexeme_weight(u.lexeme) AS w
         FROM cand c
         CROSS JOIN LATERAL unnest(CASE WHEN no_vocab THEN ts_filter(c.terms, '{a,b,d}')
                                        ELSE c.terms END) AS u
         LEFT JOIN term_df d ON d.lexeme = u.lexeme
         LEFT JOIN pending p ON p.lexeme = u.lexeme
     ), text_dot AS (
-        SELECT t.id, coalesce(sum(t.w * s.w), 0) AS dot, sum(t.w * t.w) AS len
+        SELECT t.id, coalesce(sum(t.w * s.w), 0) AS dot, sum(t.w * t.w) AS len,
+               count(*)::float8 AS nterms
         FROM cterm t
         LEFT JOIN unnest(s_lex, s_w) AS s(lexeme, w) ON s.lexeme = t.lexeme
         GROUP BY t.id
@@ -589,7 +599,7 @@ BEGIN
         -- length its squared norm, against the candidates' average.
         SELECT t.id, sqrt(t.len) AS norm,
                least(1, t.dot / nullif(s_norm * s_norm, 0)
-                        * 2.2 / (1 + 1.2 * (0.25 + 0.75 * t.len / nullif(avg(t.len) OVER (), 0))))
+                        * 2.2 / (1 + 1.2 * (0.25 + 0.75 * t.nterms / nullif(avg(t.nterms) OVER (), 0))))
                AS v
         FROM text_dot t
     ), scored AS (

@@ -72,7 +72,7 @@ test('a lay phrase finds its medical neighbour, and reasons say through which co
   assert.ok(ids.includes(wets) && ids.includes(enuresis), JSON.stringify(r.body.questions.map((q) => q.title)));
   const byId = Object.fromEntries(r.body.questions.map((q) => [q.id, q]));
   assert.deepEqual(byId[wets].reasons.bridged.find((b) => b.via === 'bedwetting'),
-    { term: 'wets the bed', via: 'bedwetting' });
+    { term: 'wets the bed', via: 'bedwetting' }, JSON.stringify(byId[wets].reasons));
   assert.deepEqual(byId[enuresis].reasons.bridged.find((b) => b.via === 'bedwetting'),
     { term: 'enuresis', via: 'bedwetting' });
   assert.ok(byId[wets].reasons.matched_terms.includes('wets the bed'));
