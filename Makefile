@@ -232,6 +232,19 @@ lint:
 	  --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Iinclude -Itests/unit \
 	  $(CHECK_SRCS)
+	@echo "  LINT    sql/vocabulary.sql is current (scripts/vocabulary.mjs)"
+	$(Q)node scripts/vocabulary.mjs --check
+
+# sql/vocabulary.sql from data/vocabulary/*.tsv (needs PostgreSQL's server
+# binaries, as make test does); `make vocabulary-wordnet` regrows
+# data/vocabulary/wordnet.tsv from WordNet 3.0 first (Debian's
+# wordnet-base, installed here if missing).
+.PHONY: vocabulary vocabulary-wordnet
+vocabulary:
+	@node scripts/vocabulary.mjs
+vocabulary-wordnet:
+	@test -f /usr/share/wordnet/data.noun || apt-get install -y wordnet-base
+	@node scripts/vocabulary.mjs --wordnet
 
 # SOAK_MINUTES (10) of mixed load (reads, writes, 4xx, slow clients)
 # against build/medqa, sampling RSS, fds, database connections and status

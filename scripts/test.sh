@@ -157,12 +157,13 @@ eval_floors() {
     # were), the whole set (_ALL), and the whole set posted after
     # EVAL_DISTRACTORS synthetic questions (_X), whose figures must not move
     # more than EVAL_MAX_FRESH_DELTA without a refresh of the statistics.
-    if EVAL_MIN_P4_EN=0.86 EVAL_MIN_P4_ZH=0.90 EVAL_MIN_HIT3=0.97 \
-        EVAL_MIN_MRR=0.82 \
-        EVAL_MIN_P4_EN_ALL=0.82 EVAL_MIN_P4_ZH_ALL=0.82 EVAL_MIN_HIT3_ALL=0.94 \
-        EVAL_MIN_HIT3_HARD_ALL=0.90 EVAL_MIN_MRR_ALL=0.80 \
-        EVAL_MIN_P4_EN_X=0.79 EVAL_MIN_P4_ZH_X=0.66 EVAL_MIN_HIT3_X=0.78 \
-        EVAL_MIN_HIT3_HARD_X=0.80 EVAL_MIN_MRR_X=0.82 EVAL_MAX_FRESH_DELTA=0.02 \
+    if EVAL_MIN_P4_EN=0.90 EVAL_MIN_P4_ZH=0.94 EVAL_MIN_HIT3=0.99 \
+        EVAL_MIN_MRR=0.86 \
+        EVAL_MIN_P4_EN_ALL=0.88 EVAL_MIN_P4_ZH_ALL=0.86 EVAL_MIN_HIT3_ALL=0.97 \
+        EVAL_MIN_HIT3_HARD_ALL=0.91 EVAL_MIN_MRR_ALL=0.88 \
+        EVAL_MIN_P4_EN_X=0.86 EVAL_MIN_P4_ZH_X=0.81 EVAL_MIN_HIT3_X=0.93 \
+        EVAL_MIN_HIT3_HARD_X=0.90 EVAL_MIN_MRR_X=0.83 EVAL_MIN_MRR_EN_X=0.82 \
+        EVAL_MIN_MRR_ZH_X=0.84 EVAL_MAX_FRESH_DELTA=0.02 \
         EVAL_DISTRACTORS=${EVAL_DISTRACTORS:-100000} \
         MEDQA_BIN=$top/build/asan/medqa \
         MEDQA_PG_SOCK=$tmp/pg/sock MEDQA_PG_PORT=$pgport MEDQA_TMP=$tmp \

@@ -215,18 +215,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
            END
 $$;
 
--- The weight of a term by the part of the question it came from: title
--- (A) 1.0, body (B) 0.6, canonical synonym (C) 0.5, doctor's reply (D) 0.3;
--- the best part counts when a term stands in several.
--- Not STRICT, so that PostgreSQL inlines it into the scoring query.
-CREATE OR REPLACE FUNCTION mq_part_weight(weights text[]) RETURNS float8
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN 'A' = ANY (weights) THEN 1.0
-                WHEN 'B' = ANY (weights) THEN 0.6
-                WHEN 'C' = ANY (weights) THEN 0.5
-                ELSE 0.3 END::float8
-$$;
-
 -- The questions (other than qid) whose title/body or reply terms match q,
 -- at most cap of them, with what scoring needs. Bitmap scans only: with a
 -- LIMIT and thousands of estimated matches the planner would otherwise
@@ -249,23 +237,217 @@ AS $$
     LIMIT cap
 $$;
 
+-- Which parts of the ranking are off: the setting medqa.related_ablate,
+-- a comma-separated list of vocab, fields, prior, diversity (unset in
+-- production; tests/eval measures each part's contribution with it, see
+-- the ablation table in tests/eval/README.md).
+CREATE OR REPLACE FUNCTION mq__ablated(part text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT part = ANY (string_to_array(
+        replace(coalesce(current_setting('medqa.related_ablate', true), ''), ' ', ''), ','))
+$$;
+
+-- The weight of a term by the field it came from (the field weights of
+-- BM25F): title (A) 1.0, body (B) 0.6, vocabulary concept (C) 1.6,
+-- doctor's reply (D) 0.5; the first of A, B, C, D a term stands in counts.
+-- Measured on tests/eval with 100,000 distractors (precision@4 en/zh,
+-- draft hit@3): a concept at 0.8 gave 0.842/0.784/0.877, at 1.6
+-- 0.848/0.801/0.904; replies at 0.3 0.853/0.784/0.918, at 0.5
+-- 0.871/0.812/0.932 (at 1.0 drafts fell to 0.918). With fields ablated every field weighs 1.
+-- Not STRICT, so that PostgreSQL inlines it into the scoring query.
+CREATE OR REPLACE FUNCTION mq__field_weight(weights text[], flat boolean) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN flat THEN 1.0
+                WHEN 'A' = ANY (weights) THEN 1.0
+                WHEN 'B' = ANY (weights) THEN 0.6
+                WHEN 'C' = ANY (weights) THEN 1.6
+                ELSE 0.5 END::float8
+$$;
+
+-- A number ("7", "2024") says how old or how long, not what about: its
+-- terms weigh a tenth (a rare age or date would otherwise outweigh the
+-- words of the complaint).
+CREATE OR REPLACE FUNCTION mq__lexeme_weight(lexeme text) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN lexeme ~ '^[0-9]+$' THEN 0.1 ELSE 1.0 END::float8
+$$;
+
+-- The surface form of the term lx in text t: the word or the Chinese run
+-- as it stands there, or NULL. An English stem is looked for among the
+-- words that start like it (a stem is a prefix of its words but for its
+-- last letter or two: "babi" of "baby"), each checked with the stemmer;
+-- a Chinese bigram is widened to the run of the bigrams around it that
+-- are also in bigrams, so 眼皮 and 皮跳 read 眼皮跳.
+CREATE OR REPLACE FUNCTION mq__surface(t text, lx text, bigrams text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    w text;
+    pos integer;
+    s integer;
+    e integer;
+BEGIN
+    IF lx ~ '^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}$' THEN
+        pos := strpos(t, lx);
+        IF pos = 0 THEN
+            RETURN NULL;
+        END IF;
+        s := pos;
+        e := pos + 1;
+        WHILE s > 1 AND substr(t, s - 1, 2) = ANY (bigrams) LOOP
+            s := s - 1;
+        END LOOP;
+        WHILE substr(t, e, 2) = ANY (bigrams) LOOP
+            e := e + 1;
+        END LOOP;
+        RETURN substr(t, s, e - s + 1);
+    END IF;
+    IF length(lx) < 2 OR lx !~ '^[a-z0-9]+$' THEN
+        RETURN NULL;
+    END IF;
+    FOR w IN SELECT m[1] FROM regexp_matches(t, '\m(' || left(lx, greatest(length(lx) - 2, 2))
+                                                || '[[:alnum:]]*)', 'gi') AS m LOOP
+        IF to_tsvector('english', w) @@ quote_literal(lx)::tsquery THEN
+            RETURN lower(w);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- How the vocabulary concept token tok stands in text t (terms: t's
+-- terms): the word of a single-term entry, or the words of a phrase entry
+-- from its first to its last as ts_headline marks them; NULL if neither
+-- is found.
+CREATE OR REPLACE FUNCTION mq__concept_surface(t text, terms tsvector, tok text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    lx text;
+    q text;
+    h text;
+BEGIN
+    FOR lx IN SELECT u.lexeme FROM unnest(terms) AS u
+              WHERE tok = ANY (string_to_array(mq_synonym_map() ->> u.lexeme, ' '))
+              ORDER BY u.positions[1] LOOP
+        h := mq__surface(t, lx, ARRAY[lx]);
+        IF h IS NOT NULL THEN
+            RETURN h;
+        END IF;
+    END LOOP;
+    FOR q IN SELECT e.x ->> 0 FROM unnest(terms) AS u,
+                    jsonb_array_elements(mq_phrase_map() -> u.lexeme) AS e(x)
+             WHERE e.x ->> 1 = tok AND terms @@ (e.x ->> 0)::tsquery LOOP
+        IF q ~ '[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]' THEN
+            -- Chinese: the first bigram widened over the phrase's bigrams.
+            RETURN mq__surface(t, (regexp_match(q, '''([^'']+)'''))[1],
+                               ARRAY(SELECT m[1] FROM regexp_matches(q, '''([^'']+)''', 'g') AS m));
+        END IF;
+        h := ts_headline('english', t, q::tsquery, 'StartSel=«, StopSel=», HighlightAll=true');
+        h := substring(h FROM '«[^»]*»(?:[^«\n.;,!?]{0,24}«[^»]*»)*');
+        IF h IS NOT NULL THEN
+            RETURN lower(replace(replace(h, '«', ''), '»', ''));
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- The reasons of one result (id, terms, its title and body t) against a
+-- source with topics s_topics and weighted terms s_lex/s_w:
+--   same_department, shared_topics;
+--   matched_terms: the shared terms, heaviest first, at most 8, as the
+--     words and phrases read in the result (its title, body, or else its
+--     doctors' replies): never a stem, never a lone Chinese character;
+--   bridged: for each shared vocabulary concept that the result holds in
+--     other words than the source, {"term": how the result says it,
+--     "via": the concept} ("wets the bed" via "bedwetting").
+CREATE OR REPLACE FUNCTION mq__reasons(rid uuid, terms tsvector, t text, same_dept boolean,
+                                       s_topics uuid[], s_lex text[], s_w float8[],
+                                       s_terms tsvector) RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    full_t text := t;
+    concepts jsonb := mq_vocab_concepts();
+    bigrams text[];
+    matched text[] := '{}';
+    bridged json[] := '{}';
+    m record;
+    word text;
+BEGIN
+    -- The doctors' replies too: a reply term matches as well.
+    SELECT full_t || coalesce(E'\n' || string_agg(r.body, E'\n' ORDER BY r.replied_at, r.id), '')
+    INTO full_t
+    FROM replies r
+    WHERE r.question_id = rid AND r.kind = 'doctor' AND r.deleted_at IS NULL;
+    SELECT array_agg(s.lexeme) INTO bigrams FROM unnest(s_lex) AS s(lexeme)
+    WHERE s.lexeme ~ '^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}$'
+      AND s.lexeme = ANY (tsvector_to_array(terms));
+    FOR m IN SELECT s.lexeme, u.weights AS rw, v.weights AS sw
+             FROM unnest(s_lex, s_w) AS s(lexeme, w)
+             JOIN unnest(terms) AS u ON u.lexeme = s.lexeme
+             LEFT JOIN unnest(s_terms) AS v ON v.lexeme = s.lexeme
+             ORDER BY s.w DESC, s.lexeme LOOP
+        EXIT WHEN cardinality(matched) >= 8;
+        word := NULL;
+        IF concepts ? m.lexeme AND m.rw <@ '{C}'::text[] THEN
+            -- Only the concept joins them here: say how the result puts it.
+            word := mq__concept_surface(full_t, terms, m.lexeme);
+            IF word IS NOT NULL THEN
+                bridged := bridged || json_build_object('term', word,
+                                                        'via', concepts ->> m.lexeme);
+            END IF;
+        ELSIF concepts ? m.lexeme AND m.sw <@ '{C}'::text[] THEN
+            -- The result names the concept; the source said it otherwise.
+            word := mq__surface(full_t, m.lexeme, bigrams);
+            IF word IS NOT NULL THEN
+                bridged := bridged || json_build_object('term', word,
+                                                        'via', concepts ->> m.lexeme);
+            END IF;
+        ELSE
+            word := mq__surface(full_t, m.lexeme, bigrams);
+        END IF;
+        IF word IS NOT NULL AND length(word) > 1 AND NOT word = ANY (matched) THEN
+            matched := matched || word;
+        END IF;
+    END LOOP;
+    RETURN json_build_object(
+        'same_department', same_dept,
+        'shared_topics', coalesce((
+            SELECT json_agg(tp.slug ORDER BY tp.slug)
+            FROM question_topics qt JOIN topics tp ON tp.id = qt.topic_id
+            WHERE qt.question_id = rid AND qt.topic_id = ANY (s_topics)
+              AND tp.deleted_at IS NULL), '[]'::json),
+        'matched_terms', to_json(matched),
+        'bridged', to_json(bridged));
+END
+$$;
+
 -- The related questions and topics of a question (qid) or of a draft
 -- (txt, optionally within dept). Never the question itself, never hidden
 -- content.
 --
 -- Ranking, for each candidate c against the source s:
 --   score = 0.60 * text + 0.25 * same_department + 0.15 * shared_topics
---   text            = cosine of s and c over their terms (title/body terms
+--   text            = min(1, (s . c) / |s|^2 * BM25 length factor) over
+--                     their terms (title/body terms, vocabulary concepts
 --                     and doctor-reply terms), each term weighted by IDF
---                     ln(1 + N / df) (term_df and term_df_total as of
---                     now: kept by every write, see mq__df_fold) and by
---                     where it stands
---                     (mq_part_weight), so rare medical words count and
---                     "two weeks" does not
+--                     ln(1 + N / df) (term_df and term_df_total as of now:
+--                     kept by every write, see mq__df_fold; idf^1.5 was
+--                     measured worse at 100,000 distractors), by the field
+--                     it stands in (mq__field_weight) and by its kind
+--                     (mq__lexeme_weight: numbers a tenth), so rare
+--                     medical words count and "two weeks" does not. The
+--                     concept tokens of the
+--                     vocabulary (terms.sql) are how "pees in bed" meets
+--                     "bedwetting".
 --   same_department = 1 when c is in s's department (a draft's given
---                     department, if any), else 0
+--                     department, if any), else 0: a prior, never a
+--                     filter
 --   shared_topics   = |topics(s) ∩ topics(c)| / |topics(s)| (0 without
 --                     topics)
+-- Diversity: the candidates are taken best first, and one whose cosine
+-- with one already taken is at least 0.7 (a near-identical paraphrase)
+-- is left out, so that four results are four different pages; only if
+-- too few are left do the best of those left out fill the places.
 -- Candidates: at most 120 questions matching s's rarest terms (see the
 -- head of this file), plus up to 30 per topic of s.
 -- Ties go to answered questions, then to newer ones, then to the smaller
@@ -280,10 +462,18 @@ CREATE OR REPLACE FUNCTION mq_related(qid uuid, txt text, dept text, lim integer
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     -- Postings of single rare terms a candidate query may ask for.
-    budget CONSTANT integer := 300;
+    budget CONSTANT integer := 120;
     -- Candidates scored: from the terms, and per topic of the source.
     cap CONSTANT integer := 120;
     cap_topic CONSTANT integer := 30;
+    -- Near-identical: cosine at least this.
+    dup_sim CONSTANT float8 := 0.7;
+    w_text float8 := 0.60;
+    w_dept float8 := 0.25;
+    w_topic float8 := 0.15;
+    no_vocab boolean := mq__ablated('vocab');
+    flat boolean := mq__ablated('fields');
+    diverse boolean := NOT mq__ablated('diversity');
     s_terms tsvector;
     s_dept text := dept;
     s_topics uuid[] := '{}';
@@ -296,8 +486,18 @@ DECLARE
     k integer := 0;
     acc bigint := 0;
     qs tsquery[];
+    top json;
+    pair_a uuid[];
+    pair_b uuid[];
+    kept integer[] := '{}';
+    kept_ids uuid[] := '{}';
+    n integer;
     result json;
 BEGIN
+    IF mq__ablated('prior') THEN
+        w_text := 0.85;
+        w_dept := 0;
+    END IF;
     IF qid IS NOT NULL THEN
         SELECT x.related_terms || x.reply_terms, x.department_slug,
                ARRAY(SELECT qt.topic_id FROM question_topics qt
@@ -312,6 +512,9 @@ BEGIN
     ELSE
         s_terms := mq_terms(txt, NULL);
     END IF;
+    IF no_vocab THEN
+        s_terms := ts_filter(s_terms, '{a,b,d}');
+    END IF;
     n_docs := greatest(coalesce((SELECT docs FROM term_df_total), 0)
                        + coalesce((SELECT sum(delta) FROM term_df_pending
                                    WHERE lexeme = ''), 0), 1);
@@ -325,7 +528,8 @@ BEGIN
            (array_agg(t.df ORDER BY t.df, t.lexeme))[1:134]
     INTO s_lex, s_w, s_norm, rare, rare_df
     FROM (SELECT u.lexeme, u.df,
-                 ln(1 + n_docs / u.df) * mq_part_weight(u.weights) AS w
+                 power(ln(1 + n_docs / u.df), 1.0) * mq__field_weight(u.weights, flat)
+                 * mq__lexeme_weight(u.lexeme) AS w
           FROM (SELECT u.lexeme, u.weights, d.df
                 FROM unnest(s_terms) AS u
                 JOIN mq__df_of(tsvector_to_array(s_terms)) AS d
@@ -359,6 +563,9 @@ BEGIN
         SELECT 1, quote_literal(rare[k + 1])::tsquery
         WHERE cardinality(rare) = k + 1) AS x;
 
+    -- Scored, best first: the candidates that can still make the list
+    -- once near-identical ones are left out (lim * 3 + 10 of them), as
+    -- one JSON array, and the near-identical pairs among them.
     WITH cand AS MATERIALIZED (
         SELECT DISTINCT ON (c.id) c.* FROM (
             (SELECT m.* FROM unnest(qs) WITH ORDINALITY AS x(q, ord)
@@ -378,21 +585,33 @@ BEGIN
         -- What writes since the last fold changed (usually nothing).
         SELECT p.lexeme, sum(p.delta) AS delta FROM term_df_pending p
         GROUP BY p.lexeme
-    ), cterm AS (
+    ), cterm AS MATERIALIZED (
         SELECT c.id, u.lexeme,
-               ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1))
-               * mq_part_weight(u.weights) AS w
+               power(ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1)), 1.0)
+               * mq__field_weight(u.weights, flat) * mq__lexeme_weight(u.lexeme) AS w
         FROM cand c
-        CROSS JOIN LATERAL unnest(c.terms) AS u
+        CROSS JOIN LATERAL unnest(CASE WHEN no_vocab THEN ts_filter(c.terms, '{a,b,d}')
+                                       ELSE c.terms END) AS u
         LEFT JOIN term_df d ON d.lexeme = u.lexeme
         LEFT JOIN pending p ON p.lexeme = u.lexeme
-    ), text_score AS (
-        SELECT t.id, coalesce(sum(t.w * s.w) / nullif(s_norm * sqrt(sum(t.w * t.w)), 0), 0) AS v
+    ), text_dot AS (
+        SELECT t.id, coalesce(sum(t.w * s.w), 0) AS dot, sum(t.w * t.w) AS len,
+               count(*)::float8 AS nterms
         FROM cterm t
         LEFT JOIN unnest(s_lex, s_w) AS s(lexeme, w) ON s.lexeme = t.lexeme
         GROUP BY t.id
+    ), text_score AS (
+        -- BM25's length normalisation (k1 1.2, b 0.75) with a document's
+        -- length its number of terms, against the candidates' average.
+        -- (Its squared weight norm, tried first, punished exactly the
+        -- questions rich in rare medical words.)
+        SELECT t.id, sqrt(t.len) AS norm,
+               least(1, t.dot / nullif(s_norm * s_norm, 0)
+                        * 2.2 / (1 + 1.2 * (0.25 + 0.75 * t.nterms / nullif(avg(t.nterms) OVER (), 0))))
+               AS v
+        FROM text_dot t
     ), scored AS (
-        SELECT c.id, c.terms, c.state, c.asked_at, c.department_slug,
+        SELECT c.id, c.terms, c.state, c.asked_at, c.department_slug, ts.norm,
                coalesce(ts.v, 0) AS text_score,
                coalesce((c.department_slug = s_dept)::int, 0) AS same_dept,
                CASE WHEN cardinality(s_topics) = 0 THEN 0::float8
@@ -400,42 +619,74 @@ BEGIN
                           WHERE qt.question_id = c.id AND qt.topic_id = ANY (s_topics))::float8
                          / cardinality(s_topics) END AS topic_share
         FROM cand c LEFT JOIN text_score ts ON ts.id = c.id
-    ), ranked AS (
-        SELECT s.*, round((0.60 * s.text_score + 0.25 * s.same_dept
-                           + 0.15 * s.topic_share)::numeric, 4) AS score
+    ), ranked AS MATERIALIZED (
+        SELECT s.*, round((w_text * s.text_score + w_dept * s.same_dept
+                           + w_topic * s.topic_share)::numeric, 4) AS score
         FROM scored s
         ORDER BY score DESC, (s.state = 'answered') DESC, s.asked_at DESC, s.id
-        LIMIT lim
+        LIMIT CASE WHEN diverse THEN lim * 3 + 10 ELSE lim END
+    ), dup AS (
+        SELECT a.id AS a, b.id AS b
+        FROM ranked ra JOIN cterm a ON a.id = ra.id
+        JOIN cterm b ON b.lexeme = a.lexeme AND b.id <> a.id
+        JOIN ranked rb ON rb.id = b.id
+        WHERE diverse
+        GROUP BY a.id, b.id, ra.norm, rb.norm
+        HAVING sum(a.w * b.w) / nullif(ra.norm * rb.norm, 0) >= dup_sim
     )
+    SELECT (SELECT json_agg(json_build_object(
+                       'id', r.id, 'terms', r.terms, 'state', r.state,
+                       'department_slug', r.department_slug, 'same_dept', r.same_dept,
+                       'score', r.score)
+                   ORDER BY r.score DESC, (r.state = 'answered') DESC, r.asked_at DESC, r.id)
+            FROM ranked r),
+           (SELECT array_agg(d.a) FROM dup d), (SELECT array_agg(d.b) FROM dup d)
+    INTO top, pair_a, pair_b;
+
+    -- Best first, leaving out a candidate near-identical to one taken;
+    -- then, if that leaves fewer than lim, the best of those left out
+    -- (a near-duplicate is still better than an empty place).
+    FOR n IN 0 .. coalesce(json_array_length(top), 0) - 1 LOOP
+        EXIT WHEN cardinality(kept) >= lim;
+        IF NOT EXISTS (SELECT 1 FROM unnest(pair_a, pair_b) AS p(a, b)
+                       WHERE p.a = (top -> n ->> 'id')::uuid AND p.b = ANY (kept_ids)) THEN
+            kept := kept || n;
+            kept_ids := kept_ids || (top -> n ->> 'id')::uuid;
+        END IF;
+    END LOOP;
+    FOR n IN 0 .. coalesce(json_array_length(top), 0) - 1 LOOP
+        EXIT WHEN cardinality(kept) >= lim;
+        IF NOT n = ANY (kept) THEN
+            kept := kept || n;
+            kept_ids := kept_ids || (top -> n ->> 'id')::uuid;
+        END IF;
+    END LOOP;
+    -- In score order again (the filled places may rank between others).
+    SELECT array_agg(x ORDER BY x) INTO kept FROM unnest(kept) AS x;
+
     SELECT json_build_object(
         'question_id', qid,
         'questions', coalesce((
             SELECT json_agg(json_build_object(
-                'id', r.id, 'title', x.title, 'headline', x.headline,
+                'id', x.id, 'title', x.title, 'headline', x.headline,
                 'excerpt', mq_excerpt(x.body),
-                'department', mq_department_ref(r.department_slug),
+                'department', mq_department_ref(r.x ->> 'department_slug'),
                 'reply', (SELECT json_build_object(
                               'doctor', json_build_object('id', d.id, 'name', d.name),
                               'excerpt', mq_excerpt(rp.body))
                           FROM replies rp JOIN doctors d ON d.id = rp.doctor_id
-                          WHERE rp.question_id = r.id AND rp.kind = 'doctor'
+                          WHERE rp.question_id = x.id AND rp.kind = 'doctor'
                             AND rp.deleted_at IS NULL
                           ORDER BY rp.replied_at, rp.id LIMIT 1),
-                'score', r.score,
-                'reasons', json_build_object(
-                    'same_department', r.same_dept = 1,
-                    'shared_topics', coalesce((
-                        SELECT json_agg(t.slug ORDER BY t.slug)
-                        FROM question_topics qt JOIN topics t ON t.id = qt.topic_id
-                        WHERE qt.question_id = r.id AND qt.topic_id = ANY (s_topics)
-                          AND t.deleted_at IS NULL), '[]'::json),
-                    'matched_terms', coalesce((
-                        SELECT json_agg(m.lexeme ORDER BY m.w DESC, m.lexeme) FROM (
-                            SELECT s.lexeme, s.w FROM unnest(s_lex, s_w) AS s(lexeme, w)
-                            WHERE s.lexeme = ANY (tsvector_to_array(r.terms))
-                            ORDER BY s.w DESC, s.lexeme LIMIT 8) AS m), '[]'::json)))
-                ORDER BY r.score DESC, (r.state = 'answered') DESC, r.asked_at DESC, r.id)
-            FROM ranked r JOIN questions x ON x.id = r.id), '[]'::json),
+                'score', (r.x ->> 'score')::numeric,
+                'reasons', mq__reasons(x.id, (r.x ->> 'terms')::tsvector,
+                                       x.title || E'\n' || x.body,
+                                       (r.x ->> 'same_dept')::int = 1,
+                                       s_topics, s_lex, s_w, s_terms))
+                ORDER BY k.ord)
+            FROM unnest(kept) WITH ORDINALITY AS k(i, ord)
+            CROSS JOIN LATERAL (SELECT top -> k.i AS x) AS r
+            JOIN questions x ON x.id = (r.x ->> 'id')::uuid), '[]'::json),
         'topics', coalesce((
             SELECT json_agg(json_build_object('slug', t.slug, 'name', t.name,
                                               'department', mq_department_ref(t.department_slug))
@@ -444,7 +695,7 @@ BEGIN
                          CASE WHEN tt.own THEN t.question_count ELSE tt.n END AS n
                   FROM (SELECT x.topic_id, bool_or(x.own) AS own, count(*) AS n
                         FROM (SELECT qt.topic_id, false AS own FROM question_topics qt
-                              WHERE qt.question_id IN (SELECT id FROM ranked)
+                              WHERE qt.question_id = ANY (kept_ids)
                               UNION ALL
                               SELECT tp, true FROM unnest(s_topics) AS tp) AS x
                         GROUP BY x.topic_id) AS tt

@@ -23,12 +23,16 @@
 --   * a topic renamed, moved or hidden: every result that shows it, at
 --     once;
 --   * stored without triggers (seed --synthetic, a migrated database):
---     the worker's idle backfill (mq_related_backfill).
+--     the worker's idle backfill (mq_related_backfill);
+--   * computed by another ranking (a changed sql/related.sql, terms.sql or
+--     vocabulary.sql, so re-applied: mq__related_ranking differs): never
+--     served again, and requeued by the same backfill walk, which each
+--     instance runs at start.
 --
 -- Reading (mq_related_stored) serves the stored result only when it is
 -- current enough and shows nothing hidden: the question itself visible,
 -- every question and topic it shows visible, and no refresh overdue (a
--- queued deadline passed). Otherwise it computes live exactly as before,
+-- queued deadline passed), and computed by the ranking in force. Otherwise it computes live exactly as before,
 -- so a hidden question never shows, even before the worker has run, and
 -- RELATED_MAX_STALENESS bounds what is served even when the worker falls
 -- behind. Other limits than the page's (GET /related?limit=) and drafts
@@ -41,6 +45,18 @@ CREATE OR REPLACE FUNCTION mq__related_staleness() RETURNS interval
 LANGUAGE sql STABLE AS $$
     SELECT make_interval(secs => coalesce(
         (SELECT max_staleness_s FROM related_store_config), 60))
+$$;
+
+-- The ranking in force: the checksums (schema_migrations) of the SQL
+-- files the ranking is made of, recorded with each stored result. The
+-- files are re-applied exactly when they change, so a stored result whose
+-- ranking differs was computed by other weights, terms or vocabulary.
+CREATE OR REPLACE FUNCTION mq__related_ranking() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(string_agg(m.checksum, ',' ORDER BY m.version), '')
+    FROM schema_migrations m
+    WHERE m.version IN ('sql/related.sql', 'sql/terms.sql',
+                        'sql/vocabulary.sql')
 $$;
 
 -- Written by each instance's worker at start.
@@ -295,12 +311,13 @@ BEGIN
                       SELECT json_array_elements_text(e->'reasons'->'shared_topics')
                       FROM json_array_elements(res->'questions') AS e));
     INSERT INTO related_store AS s (question_id, result, neighbours, topic_ids,
-                                    computed_at, marked_at)
-    VALUES (qid, res, nb, tids, clock_timestamp(), q.marked_at)
+                                    computed_at, marked_at, ranking)
+    VALUES (qid, res, nb, tids, clock_timestamp(), q.marked_at,
+            mq__related_ranking())
     ON CONFLICT (question_id) DO UPDATE
         SET result = EXCLUDED.result, neighbours = EXCLUDED.neighbours,
             topic_ids = EXCLUDED.topic_ids, computed_at = EXCLUDED.computed_at,
-            marked_at = EXCLUDED.marked_at;
+            marked_at = EXCLUDED.marked_at, ranking = EXCLUDED.ranking;
     IF q.spread THEN
         PERFORM mq__related_mark(mq__related_spread(res),
                                  now() + mq__related_staleness(), false);
@@ -311,7 +328,8 @@ END
 $$;
 
 -- The worker's idle backfill: queues (lowest priority) the visible
--- questions with neither a stored result nor a queue row among the n
+-- questions with no queue row and no stored result of the ranking in
+-- force (none, or one another ranking computed) among the n
 -- after `after` in id order. Returns the last id looked at, NULL past
 -- the end; the worker walks the table from NULL to NULL.
 CREATE OR REPLACE FUNCTION mq_related_backfill(after uuid, n integer)
@@ -323,9 +341,11 @@ LANGUAGE sql AS $$
         ORDER BY x.id LIMIT n
     ), queued AS (
         INSERT INTO related_queue (question_id, due_at)
-        SELECT s.id, 'infinity' FROM scan s
+        SELECT s.id, 'infinity'
+        FROM scan s, (SELECT mq__related_ranking() AS ranking) AS v
         WHERE s.deleted_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM related_store r WHERE r.question_id = s.id)
+          AND NOT EXISTS (SELECT 1 FROM related_store r
+                          WHERE r.question_id = s.id AND r.ranking = v.ranking)
         ORDER BY s.id
         ON CONFLICT (question_id) DO NOTHING
     )
@@ -344,6 +364,7 @@ BEGIN
     IF lim = 4 THEN
         SELECT * INTO s FROM related_store r WHERE r.question_id = qid;
         IF FOUND
+           AND s.ranking = mq__related_ranking()
            AND EXISTS (SELECT 1 FROM questions x
                        WHERE x.id = qid AND x.deleted_at IS NULL)
            AND NOT EXISTS (SELECT 1 FROM related_queue q

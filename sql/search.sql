@@ -7,12 +7,15 @@
 -- PostgreSQL checks when it creates them, so the migrator applies these
 -- first:
 -- requires: sql/terms.sql
+-- requires: sql/vocabulary.sql
 -- requires: sql/representations.sql
 
 -- The query for GET /questions?q=: every English word of q must match,
--- either as itself or as its canonical term ("eyelid jumping" finds "lid
--- twitch"), and Chinese text matches by any of its bigrams (ranking then
--- prefers questions holding more of them). NULL when q has no terms.
+-- either as itself or as the concept of its vocabulary entry ("tummy"
+-- finds "stomach"), or else the concepts of the vocabulary phrases q
+-- holds must ("ringing in my ears" finds "tinnitus"); Chinese text
+-- matches by any of its bigrams (ranking then prefers questions holding
+-- more of them). NULL when q has no terms.
 -- The words come out in the order of the plan, a hash join probed by the
 -- synonyms in word order, not in the order of q; that order is in the
 -- tsquery text, so the join keeps that shape (sorted map, LEFT JOIN) to
@@ -20,19 +23,23 @@
 CREATE OR REPLACE FUNCTION mq_search_query(q text) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     SELECT CASE WHEN e IS NULL THEN c WHEN c IS NULL THEN e ELSE e && c END
-    FROM (SELECT
+    FROM (SELECT CASE WHEN p IS NULL THEN e0 WHEN e0 IS NULL THEN p ELSE e0 || p END AS e, c
+          FROM (SELECT
             (SELECT string_agg('(' || quote_literal(l.lexeme)
-                               || coalesce(' | ' || quote_literal(m.canon), '')
+                               || coalesce((SELECT string_agg(' | ' || quote_literal(t), '')
+                                            FROM regexp_split_to_table(m.canon, ' ') AS t), '')
                                || ')', ' & ')
              FROM unnest(to_tsvector('english',
                      regexp_replace(q, '[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+', ' ', 'g'))) AS l
              LEFT JOIN (SELECT s.key AS word, s.value AS canon
                         FROM jsonb_each_text(mq_synonym_map()) AS s
                         ORDER BY s.key COLLATE "C") AS m
-                    ON m.word = l.lexeme)::tsquery AS e,
+                    ON m.word = l.lexeme)::tsquery AS e0,
             (SELECT string_agg(quote_literal(b), ' | ')
-             FROM regexp_split_to_table(nullif(mq_cjk_bigrams(q), ''), ' ') AS b)::tsquery AS c
-         ) AS x
+             FROM regexp_split_to_table(nullif(mq_cjk_bigrams(q), ''), ' ') AS b)::tsquery AS c,
+            (SELECT string_agg(DISTINCT quote_literal(t), ' & ')
+             FROM regexp_split_to_table(mq__phrase_tokens(to_tsvector('english', q)), ' ') AS t)::tsquery AS p
+         ) AS y) AS x
 $$;
 
 -- Search results carry a highlighted excerpt ("highlight"): the part of

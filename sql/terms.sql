@@ -21,79 +21,123 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
           FROM regexp_matches(t, '([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)', 'g') AS m) AS runs
 $$;
 
--- The synonym map, the one copy: a lay word's English stem -> the stem of
--- its canonical term ("jump", "flicker", "spasm" -> "twitch"). mq_canon
--- adds the canonical terms to every question's terms; mq_search_query
--- (search.sql) lets a search word match its canonical term. A general
--- medical map, kept small: adding a pair changes the terms of every question
--- holding the word, so the stored related_terms (a generated column) must be
--- recomputed in the same change (UPDATE questions SET title = title).
--- IMMUTABLE, and a constant: called without arguments PostgreSQL folds it
--- into the plan of its caller, so a lookup costs what a literal did.
-CREATE OR REPLACE FUNCTION mq_synonym_map() RETURNS jsonb
+-- The lay <-> medical vocabulary (data/vocabulary/*.tsv): every entry
+-- adds its concept's token to a text that holds it: an English concept's
+-- name in lower case without spaces ("bedwetting", "heelpain"), or for a
+-- Chinese entry the concept's first Chinese entry (尿床), so that Chinese
+-- texts bridge to each other and not to English ones. The maps mq_canon
+-- reads (mq_synonym_map, mq_phrase_map, mq_vocab_concepts) are constants
+-- in sql/vocabulary.sql, which scripts/vocabulary.mjs generates with
+-- mq__vocab_build below on a throwaway database: the same stemmer that
+-- reads a text reads the entries, and no request pays for building them.
+-- Changing the vocabulary changes stored terms: recompute them in a
+-- versioned migration (as 0016 does).
+-- requires: sql/vocabulary.sql
+
+-- Each entry of entries ([[concept, kind, phrase], ...]): its concept's
+-- token, and its terms (English stems, or Chinese bigrams) in order with
+-- their positions (stop words in between count, as in to_tsvector's) and
+-- how much longer a gap may be in a text (Chinese: none).
+CREATE OR REPLACE FUNCTION mq__vocab_entries(entries jsonb)
+RETURNS TABLE (ord bigint, concept text, token text, lexemes text[], gaps integer[],
+               slack integer)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT '{
-    "abdomen": "stomach", "abdomin": "stomach", "ach": "pain",
-    "acid": "reflux", "anxious": "anxieti", "arrhythmia": "palpit",
-    "awak": "insomnia", "babi": "child", "bald": "alopecia",
-    "belch": "reflux", "belli": "stomach", "bladder": "urin",
-    "blemish": "acn", "block": "congest", "blotch": "rash", "blur": "blurri",
-    "breakout": "acn", "bump": "rash", "burp": "reflux", "buzz": "tinnitus",
-    "cephalalgia": "headach", "children": "child", "cloudi": "blurri",
-    "cobweb": "floater", "daughter": "child", "dermat": "eczema",
-    "diarrhoea": "diarrhea", "drain": "tire", "dyspepsia": "reflux",
-    "dyspnea": "breathless", "edema": "swell", "erupt": "rash",
-    "exhaust": "tire", "eyesight": "vision", "faint": "dizzi",
-    "fascicul": "twitch", "fatigu": "tire", "febril": "fever",
-    "feverish": "fever", "flicker": "twitch", "flutter": "twitch",
-    "fuzzi": "blurri", "gerd": "reflux", "giddi": "dizzi",
-    "gloomi": "depress", "glucos": "diabet", "gut": "stomach",
-    "hazi": "blurri", "hba1c": "diabet", "heartburn": "reflux",
-    "hive": "rash", "hopeless": "depress", "hum": "tinnitus", "hurt": "pain",
-    "indigest": "reflux", "infant": "child", "irregular": "palpit",
-    "itchi": "itch", "jerk": "twitch", "jump": "twitch", "kid": "child",
-    "kneecap": "knee", "lid": "eyelid", "lighthead": "dizzi",
-    "lightheaded": "dizzi", "loos": "diarrhea", "lumbar": "back",
-    "mens": "menstruat", "menstrual": "menstruat", "micturit": "urin",
-    "migrain": "headach", "nasal": "nose", "nauseous": "nausea",
-    "nervous": "anxieti", "nostril": "nose", "oedema": "swell",
-    "panic": "anxieti", "panicki": "anxieti", "paresthesia": "numb",
-    "patella": "knee", "pee": "urin", "period": "menstruat", "pimpl": "acn",
-    "pound": "palpit", "pressur": "hypertens", "pruritus": "itch",
-    "puffi": "swell", "pyrexia": "fever", "queasi": "nausea",
-    "quiver": "twitch", "race": "palpit", "regurgit": "reflux",
-    "ring": "tinnitus", "run": "diarrhea", "scratch": "itch", "see": "vision",
-    "shake": "tremor", "shaki": "tremor", "shed": "alopecia",
-    "shiver": "tremor", "sick": "nausea", "sight": "vision", "sinus": "nose",
-    "skip": "palpit", "sleepless": "insomnia", "son": "child", "sore": "pain",
-    "spasm": "twitch", "speck": "floater", "spin": "dizzi", "spinal": "back",
-    "spine": "back", "stuf": "congest", "stuffi": "congest",
-    "sugar": "diabet", "swollen": "swell", "temperatur": "fever",
-    "thin": "alopecia", "throw": "nausea", "thump": "palpit", "tic": "twitch",
-    "tingl": "numb", "toddler": "child", "trembl": "tremor",
-    "tummi": "stomach", "twitchi": "twitch", "urticaria": "rash",
-    "vertigo": "dizzi", "vomit": "nausea", "wake": "insomnia",
-    "wateri": "diarrhea", "weari": "tire", "welt": "rash",
-    "wheez": "breathless", "whistl": "tinnitus", "wind": "breathless",
-    "woozi": "dizzi", "worri": "anxieti", "zit": "acn"
-    }'::jsonb
+    WITH v AS MATERIALIZED (
+        SELECT x.ord, x.e ->> 0 AS concept, x.e ->> 1 AS kind, x.e ->> 2 AS phrase,
+               CASE WHEN x.e ->> 1 = 'zh' THEN to_tsvector('simple', mq_cjk_bigrams(x.e ->> 2))
+                    ELSE to_tsvector('english', x.e ->> 2) END AS tv
+        FROM jsonb_array_elements(entries) WITH ORDINALITY AS x(e, ord)
+    ), zh AS (
+        SELECT DISTINCT ON (v.concept) v.concept, v.phrase FROM v
+        WHERE v.kind = 'zh' ORDER BY v.concept, v.ord
+    )
+    SELECT v.ord, v.concept,
+           CASE WHEN v.kind = 'zh' THEN zh.phrase
+                ELSE lower(regexp_replace(v.concept, '[^A-Za-z0-9]', '', 'g')) END,
+           array_agg(p.lexeme ORDER BY p.pos), array_agg(p.pos ORDER BY p.pos),
+           CASE WHEN v.kind = 'zh' THEN 0 ELSE 2 END
+    FROM v LEFT JOIN zh ON zh.concept = v.concept
+    CROSS JOIN LATERAL (SELECT u.lexeme, p AS pos
+                        FROM unnest(v.tv) AS u, unnest(u.positions) AS p) AS p
+    GROUP BY v.ord, v.concept, v.kind, zh.phrase
 $$;
 
--- The canonical stems of the lay words in v (as a tsvector of weight C).
+-- The maps of entries, as one object:
+--   words:    {term: "token token"}, the single-term entries;
+--   phrases:  {first term: [[tsquery, token], ...]}: a phrase matches
+--             with its words in order and each gap up to two words longer
+--             than the entry's (or shorter, down to adjacent), so "pees
+--             in bed" also matches "peed in his bed" and "wets the bed"
+--             "wet bed": the tsquery is the alternation of those <N>
+--             distances. Chinese bigrams must follow each other exactly;
+--   concepts: {token: concept}, for reasons.via.
+CREATE OR REPLACE FUNCTION mq__vocab_build(entries jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH RECURSIVE e AS MATERIALIZED (
+        SELECT * FROM mq__vocab_entries(entries)
+    ), alt (ord, lexemes, gaps, slack, i, q) AS (
+        SELECT e.ord, e.lexemes, e.gaps, e.slack, 1, quote_literal(e.lexemes[1])
+        FROM e WHERE cardinality(e.lexemes) > 1
+        UNION ALL
+        SELECT a.ord, a.lexemes, a.gaps, a.slack, a.i + 1,
+               a.q || ' <' || d || '> ' || quote_literal(a.lexemes[a.i + 1])
+        FROM alt a
+        CROSS JOIN LATERAL generate_series(
+            CASE WHEN a.slack = 0 THEN a.gaps[a.i + 1] - a.gaps[a.i] ELSE 1 END,
+            a.gaps[a.i + 1] - a.gaps[a.i] + a.slack) AS d
+        WHERE a.i < cardinality(a.lexemes)
+    ), full_q AS (
+        SELECT a.ord, string_agg('(' || a.q || ')', ' | ') AS q FROM alt a
+        WHERE a.i = cardinality(a.lexemes) GROUP BY a.ord
+    )
+    SELECT jsonb_build_object(
+        'words', (SELECT coalesce(jsonb_object_agg(t.lexeme, t.tokens), '{}')
+                  FROM (SELECT e.lexemes[1] AS lexeme,
+                               string_agg(DISTINCT e.token, ' ') AS tokens
+                        FROM e WHERE cardinality(e.lexemes) = 1
+                        GROUP BY e.lexemes[1]) AS t),
+        'phrases', (SELECT coalesce(jsonb_object_agg(h.head, h.entries), '{}')
+                    FROM (SELECT e.lexemes[1] AS head,
+                                 jsonb_agg(jsonb_build_array(f.q, e.token)
+                                           ORDER BY e.ord) AS entries
+                          FROM e JOIN full_q f ON f.ord = e.ord
+                          GROUP BY e.lexemes[1]) AS h),
+        'concepts', (SELECT coalesce(jsonb_object_agg(c.token, c.concept), '{}')
+                     FROM (SELECT DISTINCT ON (e.token) e.token, e.concept FROM e
+                           ORDER BY e.token, e.ord) AS c))
+$$;
+
+-- The concept tokens of the phrase entries v holds, space separated (NULL
+-- when none): a phrase is tested only when v holds its first term.
+-- PL/pgSQL rather than SQL, as mq_canon.
+CREATE OR REPLACE FUNCTION mq__phrase_tokens(v tsvector) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+DECLARE
+    toks text;
+BEGIN
+    SELECT string_agg(e.x ->> 1, ' ') INTO toks
+    FROM unnest(v) AS u, (SELECT mq_phrase_map() AS map) AS m,
+         jsonb_array_elements(m.map -> u.lexeme) AS e(x)
+    WHERE m.map ? u.lexeme AND v @@ (e.x ->> 0)::tsquery;
+    RETURN toks;
+END
+$$;
+
+-- The concept tokens of the entries v holds (as a tsvector of weight C).
 -- PL/pgSQL rather than SQL: a SQL function with a FROM clause is not
 -- inlined, and re-planning it per row cost most of a bulk load; here the
--- plan is cached per session and the map is one constant jsonb looked up
--- per term.
+-- plan is cached per session and the maps are constants looked up per
+-- term.
 CREATE OR REPLACE FUNCTION mq_canon(v tsvector) RETURNS tsvector
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
 DECLARE
     canon text;
 BEGIN
     SELECT string_agg(m.map ->> u.lexeme, ' ') INTO canon
-    FROM unnest(v) AS u,
-         (SELECT mq_synonym_map() AS map) AS m
+    FROM unnest(v) AS u, (SELECT mq_synonym_map() AS map) AS m
     WHERE m.map ? u.lexeme;
-    RETURN setweight(coalesce(to_tsvector('simple', canon), ''::tsvector), 'C');
+    canon := concat_ws(' ', canon, mq__phrase_tokens(v));
+    RETURN setweight(coalesce(to_tsvector('simple', nullif(canon, '')), ''::tsvector), 'C');
 END
 $$;
 
@@ -101,8 +145,8 @@ $$;
 -- generated from it): English stems of the title (weight A) and body (B),
 -- character bigrams of any Chinese text (title A, body B; zh-TW is written
 -- without spaces, and bigrams are the standard way to match it without a
--- dictionary segmenter), and a canonical term (C) for each lay word of the
--- synonym map.
+-- dictionary segmenter), and the concept token (C) of each vocabulary
+-- entry it holds (mq_canon).
 CREATE OR REPLACE FUNCTION mq_terms(title text, body text) RETURNS tsvector
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE

@@ -170,3 +170,26 @@ test('other limits and drafts stay live', async () => {
   const r = await req(m.base, `/related?question_id=${a}&limit=7`);
   assert.equal(r.text, psql(db, `SELECT mq_related('${a}', NULL, NULL, 7, NULL)::text`));
 });
+
+test('a result stored by another ranking is never served, and the backfill walk requeues it', async () => {
+  const a = byTitle['Lip twitching'];
+  // (The test before deleted its stored result: the walk brings it back.)
+  psql(db, 'SELECT mq_related_backfill(NULL, 10000)');
+  await until(() => storedCurrent(a), 30000, 'the page to be current');
+  const current = psql(db, `SELECT ranking FROM related_store WHERE question_id = '${a}'`);
+  assert.equal(current, psql(db, 'SELECT mq__related_ranking()'));
+  // As if sql/related.sql (or the vocabulary) had changed since it was
+  // stored: an older ranking, with a result the live one would not give.
+  psql(db, `UPDATE related_store SET ranking = 'older', result = '{"questions":[],"topics":[]}'
+    WHERE question_id = '${a}'`);
+  const alone = await req(m.base, `/related?question_id=${a}`);
+  assert.equal(alone.status, 200);
+  assert.equal(alone.text, live(a));
+  const page = await req(m.base, `/questions/${a}?include=related`);
+  assert.deepEqual(page.body.related, JSON.parse(live(a)));
+  // The walk (each instance runs it at start) queues it; the worker redoes it.
+  psql(db, 'SELECT mq_related_backfill(NULL, 10000)');
+  await until(() => storedCurrent(a) && psql(db, `SELECT ranking FROM related_store
+    WHERE question_id = '${a}'`) === current, 30000, 'the result to be redone by the ranking in force');
+  assert.equal(psql(db, `SELECT result::text FROM related_store WHERE question_id = '${a}'`), live(a));
+});
