@@ -48,13 +48,16 @@ test('near-identical paraphrases take at most one of the four Similar Q&A places
   assert.ok(plain.questions.filter((q) => same.includes(q.id)).length >= 2,
     JSON.stringify(plain.questions.map((q) => q.title)));
 
-  for (const path of [`/related?question_id=${src}&limit=4`,
-    `/related?text=${encodeURIComponent('Hiccups for two days after very spicy noodles, they will not stop')}&limit=4`]) {
+  // A draft is not a question: the source is one more paraphrase of the
+  // same story for it, so the group it may take one place from has four.
+  for (const [path, group] of [[`/related?question_id=${src}&limit=4`, same],
+    [`/related?text=${encodeURIComponent('Hiccups for two days after very spicy noodles, they will not stop')}&limit=4`,
+      [...same, src]]]) {
     const r = await req(m.base, path);
     assert.equal(r.status, 200);
     const ids = r.body.questions.map((q) => q.id);
     assert.equal(ids.length, 4);
-    assert.equal(ids.filter((id) => same.includes(id)).length, 1, JSON.stringify(r.body.questions.map((q) => q.title)));
+    assert.equal(ids.filter((id) => group.includes(id)).length, 1, JSON.stringify(r.body.questions.map((q) => q.title)));
     assert.ok(ids.filter((id) => other.includes(id)).length >= 2);
   }
 });

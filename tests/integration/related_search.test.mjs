@@ -4,6 +4,7 @@
 // highlighted excerpts in relevance search.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { req, assertProblem, runMedqa, dbUrl, psql } from './lib/medqa.mjs';
 import { demoServer, relatedSettled } from './lib/fixtures.mjs';
@@ -112,10 +113,16 @@ test('a hidden doctor reply is never the excerpt', async () => {
 
 test('ties: answered first, then the newer', async () => {
   const body = 'My earlobe itches and flakes after I wear cheap earrings for a day.';
+  // Equal scores without being near-identical to each other (which the
+  // diversity step would collapse to one place): the same words shared
+  // with the source, and as many words of their own, each in no other
+  // question, so of equal weight.
+  const own = () => Array.from({ length: 12 }, () =>
+    `zq${Array.from(randomBytes(7), (x) => String.fromCharCode(97 + (x % 26))).join('')}`).join(' ');
   const src = await ask('Itchy flaking earlobe from earrings', body, 'dermatology');
-  const oldOpen = await ask('Itchy flaking earlobe from earrings', body, 'dermatology');
-  const newOpen = await ask('Itchy flaking earlobe from earrings', body, 'dermatology');
-  const answered = await ask('Itchy flaking earlobe from earrings', body, 'dermatology');
+  const oldOpen = await ask('Itchy flaking earlobe from earrings', `${body} ${own()}`, 'dermatology');
+  const newOpen = await ask('Itchy flaking earlobe from earrings', `${body} ${own()}`, 'dermatology');
+  const answered = await ask('Itchy flaking earlobe from earrings', `${body} ${own()}`, 'dermatology');
   psql(db, `UPDATE questions SET asked_at = now() - interval '3 days' WHERE id = '${oldOpen}';
             UPDATE questions SET asked_at = now() - interval '2 days' WHERE id = '${newOpen}';
             UPDATE questions SET asked_at = now() - interval '4 days' WHERE id = '${answered}'`);
