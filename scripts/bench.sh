@@ -541,7 +541,8 @@ is_read() { [ "$1" != post ] && [ "$1" != mix ]; }
 
 # ------------------------------------------------- stored Similar Q&A
 # Warms the page sample through medqa's own refresh worker (one thread):
-# the sample's missing results are queued due now and the worker's rate
+# the sample's missing results (or those of another ranking, which are
+# never served) are queued due now and the worker's rate
 # is what it takes to drain them. Already warm (a later run), 200 of them
 # are queued again at the lowest priority (still served stored
 # meanwhile), just to measure the rate.
@@ -551,7 +552,8 @@ warm_s=0
 if [[ " $CASES " == *" page "* ]]; then
     sql "INSERT INTO related_queue (question_id, due_at)
          SELECT b.id, now() FROM bench_ids b WHERE b.n <= $pids
-           AND NOT EXISTS (SELECT 1 FROM related_store s WHERE s.question_id = b.id)
+           AND NOT EXISTS (SELECT 1 FROM related_store s WHERE s.question_id = b.id
+                             AND s.ranking = mq__related_ranking())
          ON CONFLICT (question_id) DO UPDATE SET due_at = now()" >/dev/null || die "cannot queue the page sample"
     if [ "$(page_queued)" = 0 ]; then
         sql "INSERT INTO related_queue (question_id, due_at)
