@@ -282,22 +282,32 @@ test('API4: a slow client (slowloris) is cut off after CONNECTION_TIMEOUT', asyn
 });
 
 test('API4: connections per address are capped (MAX_CONNECTIONS_PER_IP)', async () => {
-  const socks = [];
   const open = () => new Promise((resolve) => {
     const s = net.connect(lim.port, '127.0.0.1');
     s.on('error', () => {});
     s.on('connect', () => resolve(s));
   });
-  for (let i = 0; i < 8; i++) socks.push(await open());
-  const extra = await open();
-  const closedAt = await new Promise((resolve) => {
-    extra.on('close', () => resolve('closed'));
-    extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
-    setTimeout(() => resolve('open'), 1500);
-  });
-  assert.equal(closedAt, 'closed');
-  for (const s of socks) s.destroy();
-  await new Promise((r) => setTimeout(r, 200));
+  // Eight idle connections fill the cap, a ninth must be closed. The eight
+  // are idle, so CONNECTION_TIMEOUT (2 s) closes them if setting up takes
+  // that long on a loaded machine, which frees a place: such an attempt
+  // proves nothing and is made again.
+  let verdict = null;
+  for (let attempt = 0; attempt < 3 && verdict === null; attempt++) {
+    const socks = await Promise.all(Array.from({ length: 8 }, open));
+    let lost = 0;
+    for (const s of socks) s.on('close', () => { lost++; });
+    const extra = await open();
+    const got = await new Promise((resolve) => {
+      extra.on('close', () => resolve('closed'));
+      extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      setTimeout(() => resolve('open'), 1500);
+    });
+    const premise = lost === 0;
+    for (const s of [...socks, extra]) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    if (got === 'closed' || premise) verdict = got;
+  }
+  assert.equal(verdict, 'closed');
   assert.equal((await req(lim.base, '/healthz')).status, 200);
 });
 
