@@ -4,18 +4,15 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { req, psql } from './lib/medqa.mjs';
-import { demoServer } from './lib/fixtures.mjs';
+import { demoServer, createQuestion } from './lib/fixtures.mjs';
 
 let db;
 let app;
 
+// A question in the caller's words, with no topics (createQuestion's
+// defaults carry one, which would make every question share it).
 async function ask(title, body, department, language = 'en') {
-  const r = await req(m.base, '/questions', {
-    method: 'POST', headers: { authorization: `Bearer ${app}` },
-    json: { title, body, department, language, asker: { name: 'T', age_band: '30-39', gender: 'other' } },
-  });
-  assert.equal(r.status, 201, r.text);
-  return r.body.id;
+  return (await createQuestion(m.base, app, { title, body, department, language, topics: undefined })).id;
 }
 
 const m = demoServer({ keys: { app: 'app' } });
