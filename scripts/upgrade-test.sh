@@ -36,7 +36,35 @@
 #    byte and how many only as JSON. The upgraded schema is
 #    also compared with a new database migrated by this tree (pg_dump -s).
 #
-# Prints "tables equal N/N", "responses identical N/N" and the first
+# 6. The ranking. "Similar Q&A" (a page's `related`, /related) and the
+#    questions a search's words match are derived from the content by the
+#    ranking: sql/related.sql, sql/terms.sql and sql/vocabulary.sql, whose
+#    checksums schema_migrations records (mq__related_ranking). When those
+#    checksums differ between REV's database and the upgraded one, the
+#    tree declares a new ranking (issue 16 did: vocabulary, field weights,
+#    near-duplicate collapse), and what it derives may rightly differ from
+#    REV's. Then, and only then:
+#    - a derived response (/related, /questions?q=..., the `related` member
+#      of a page) must instead be the same, byte for byte, from two copies
+#      of the database as this tree migrated it: one as it is, one whose
+#      derived state was thrown away and rebuilt from the content by this
+#      tree's write path (every question's terms recomputed by an update,
+#      reply terms, document frequencies, no stored related results), which
+#      is what a new install of this tree holding the same content serves.
+#      Both copies' questions are put in one physical order first (see
+#      step 6 below). That catches an upgrade that leaves terms,
+#      frequencies or stored results of the old ranking behind. The
+#      upgraded database's own derived responses must have REV's status;
+#    - the rest of a page (the question, its replies) must still equal
+#      REV's, and every other response too;
+#    - tables are compared with REV's over their content columns, and the
+#      derived ones (questions.related_terms and reply_terms, term_df,
+#      term_df_total's count, term_df_pending) with the rebuilt copy's.
+#    With an unchanged ranking every response and table must equal REV's,
+#    as in step 5, and derived responses must also equal the rebuilt
+#    copy's.
+#
+# Prints "tables equal N/N", "responses equal N/N" and the first
 # differences; exits non-zero on any difference. Everything it starts (the
 # cluster, the servers) is stopped on exit, pass or fail.
 set -uo pipefail
@@ -268,16 +296,45 @@ curl -sS -D - "\$@" "$base\$path" |
     sed '1,/^\r\$/{/^Date:/Id;/^X-Request-Id:/Id;/^RateLimit-Remaining:/Id;/^RateLimit-Reset:/Id}' >"\$out"
 EOF
 chmod +x "$tmp/fetch.sh"
-fetch_all() { # outdir
+fetch_all() { # outdir [list: blank lines are skipped, numbering kept]
     mkdir -p "$1"
-    nl -ba -w1 -s' ' "$list" |
+    nl -ba -w1 -s' ' "${2:-$list}" | grep -v '^[0-9]* *$' |
         xargs -d '\n' -P "$par" -n 1 "$tmp/fetch.sh" "$1"
 }
 # Each table's rows over the columns REV's schema had (recorded by the
 # first call in $tmp/columns): a column or table a newer migration adds is
 # that migration's doing, and has no old value to compare with.
-checksums() { # out
-    local t cols
+# derived PATH: what of the response the ranking derives (step 6): all of
+# it, the page's related member, or none.
+derived() {
+    case $1 in
+    /related\?*) echo all ;;
+    /questions\?q=* | /questions\?*\&q=*) echo all ;;
+    /questions/*\?*include=*related*) echo member ;;
+    *) echo none ;;
+    esac
+}
+# The columns the ranking derives from the content (step 6).
+# term_df_total's refreshed_at says when the count was taken, not what.
+derived_cols() { # table cols
+    case $1 in
+    term_df | term_df_pending) echo "$2" ;;
+    term_df_total) echo "one, docs" ;;
+    questions) echo "id, related_terms, reply_terms" ;;
+    esac
+}
+content_cols() { # table cols
+    case $1 in
+    term_df | term_df_total | term_df_pending) ;;
+    questions)
+        echo "$2" | tr -d ' ' | tr ',' '\n' |
+            grep -vx -e related_terms -e reply_terms | paste -sd, | sed 's/,/, /g'
+        ;;
+    *) echo "$2" ;;
+    esac
+}
+checksums() { # out [db [all|content|derived]]
+    local t cols c
     if [ ! -f "$tmp/columns" ]; then
         for t in $(sql "SELECT tablename FROM pg_tables WHERE schemaname = 'public'
                         AND tablename <> 'schema_migrations' ORDER BY 1"); do
@@ -287,11 +344,24 @@ checksums() { # out
         done >"$tmp/columns"
     fi
     while read -r t cols; do
+        case ${3:-all} in
+        content) c=$(content_cols "$t" "$cols") ;;
+        derived) c=$(derived_cols "$t" "$cols") ;;
+        *) c=$cols ;;
+        esac
+        [ -n "$c" ] || continue
         printf '%s %s\n' "$t" "$(sql "SELECT count(*) || ' ' ||
-            md5(coalesce(string_agg(ROW($cols)::text, E'\n'
-                                    ORDER BY ROW($cols)::text), ''))
-            FROM $t x")"
+            md5(coalesce(string_agg(ROW($c)::text, E'\n'
+                                    ORDER BY ROW($c)::text), ''))
+            FROM $t x" "${2:-medqa}")"
     done <"$tmp/columns" >"$1"
+}
+# The ranking in force (step 6): the checksums of the files it is made of.
+ranking() {
+    sql "SELECT coalesce(string_agg(version || '=' || coalesce(checksum, ''),
+                                    ',' ORDER BY version), '')
+         FROM schema_migrations WHERE version IN
+           ('sql/related.sql', 'sql/terms.sql', 'sql/vocabulary.sql')"
 }
 
 echo "== $rev serves them"
@@ -304,6 +374,8 @@ if [ "${UPGRADE_CONTROL:-0}" = 1 ]; then
 fi
 stop_server
 checksums "$tmp/tables-old"
+checksums "$tmp/content-old" medqa content
+ranking_old=$(ranking) || die "reading REV's ranking"
 
 # ---- 4. the same database, upgraded ----------------------------------------
 echo "== this tree: migrate"
@@ -311,21 +383,82 @@ echo "== this tree: migrate"
     { cat "$tmp/new-migrate.log"; die "new migrate failed"; }
 tail -n 1 "$tmp/new-migrate.log"
 checksums "$tmp/tables-new"
+checksums "$tmp/content-new" medqa content
+checksums "$tmp/derived-new" medqa derived
+ranking_new=$(ranking) || die "reading this tree's ranking"
+
+# ---- 6. two copies of it: as upgraded, and rebuilt from the content ---------
+# Made before this tree's server stores any result. Both copies' questions
+# are then put in the same physical order (CLUSTER by id): a page's
+# candidates are the first matches the index finds in the table's order
+# (mq__related_candidates), so two tables holding the same rows in another
+# order may score other candidates, and the copies would differ by the
+# rebuild's rewriting of every row, not by what they hold.
+echo "== two copies: as upgraded, and its derived state rebuilt from the content"
+sql "CREATE DATABASE upgraded TEMPLATE medqa" postgres || die "copy"
+sql "CREATE DATABASE rebuilt TEMPLATE medqa" postgres || die "copy"
+# Terms by the generated column's own update, reply terms for every
+# question, the frequencies counted afresh, no stored or queued result.
+sql "BEGIN;
+     UPDATE questions SET title = title;
+     UPDATE questions SET reply_terms = mq_reply_terms(id);
+     SELECT mq_refresh_df();
+     DELETE FROM related_store;
+     DELETE FROM related_queue;
+     COMMIT" rebuilt >/dev/null || die "rebuilding the copy's derived state"
+for db in upgraded rebuilt; do
+    sql "CLUSTER questions USING questions_pkey" "$db" || die "cluster $db"
+done
+checksums "$tmp/derived-rebuilt" rebuilt derived
+checksums "$tmp/content-rebuilt" rebuilt content
+# Only the responses the ranking derives (step 6) are asked of them.
+while read -r kind path; do
+    case $(derived "$path") in none) echo ;; *) echo "$kind $path" ;; esac
+done <"$list" >"$tmp/derived-list"
+upgraded_url=$DATABASE_URL
+for db in upgraded rebuilt; do
+    DATABASE_URL=$(scripts/pg.sh url "$tmp/pg" "$pgport" "$db")
+    start_server "$new_bin" "$tmp/serve-$db.log"
+    fetch_all "$tmp/$db-out" "$tmp/derived-list"
+    stop_server
+done
+DATABASE_URL=$upgraded_url
+
 start_server "$new_bin" "$tmp/serve-new.log"
 echo "== this tree serves them"
 fetch_all "$tmp/new-out"
 stop_server
 
-# ---- 5. compare --------------------------------------------------------------
+# ---- compare (steps 5 and 6) -----------------------------------------------
 fail=0
-nt=$(wc -l <"$tmp/tables-old")
-same_t=$(comm -12 <(sort "$tmp/tables-old") <(sort "$tmp/tables-new") | wc -l)
-echo "tables equal $same_t/$nt"
-if [ "$same_t" -ne "$nt" ] || [ "$(wc -l <"$tmp/tables-new")" -ne "$nt" ]; then
-    diff "$tmp/tables-old" "$tmp/tables-new"
-    fail=1
+if [ "$ranking_old" = "$ranking_new" ]; then
+    ranked=0
+    echo "ranking: unchanged (every response and table must equal $rev's)"
+else
+    ranked=1
+    echo "ranking: changed by this tree (sql/related.sql, terms.sql or vocabulary.sql" \
+        "differ from $rev's): derived responses and columns are compared with the rebuilt copy"
 fi
-# as_json OLD NEW: equal as described in step 5 (not byte for byte).
+# same_tables A B label: every line of A in B, and as many.
+same_tables() {
+    local n same
+    n=$(wc -l <"$1")
+    same=$(comm -12 <(sort "$1") <(sort "$2") | wc -l)
+    echo "tables equal $same/$n ($3)"
+    if [ "$same" -ne "$n" ] || [ "$(wc -l <"$2")" -ne "$n" ]; then
+        diff "$1" "$2"
+        fail=1
+    fi
+}
+if [ "$ranked" = 0 ]; then
+    same_tables "$tmp/tables-old" "$tmp/tables-new" "every column, $rev and upgraded"
+else
+    same_tables "$tmp/content-old" "$tmp/content-new" "content columns, $rev and upgraded"
+fi
+same_tables "$tmp/derived-new" "$tmp/derived-rebuilt" "derived columns, upgraded and rebuilt"
+same_tables "$tmp/content-new" "$tmp/content-rebuilt" "content columns, upgraded and rebuilt"
+# as_json OLD NEW [JQ]: equal as described in step 5 (not byte for byte),
+# after JQ (a filter both bodies go through: step 6's del(.related)).
 # Content-Length and ETag follow the bytes, and so does Vary:
 # Accept-Encoding (respond.c adds it from 1,024 bytes, which the added
 # fields carry some bodies past).
@@ -337,36 +470,70 @@ as_json() {
     ho=$(sed '/^\r$/q' "$1" | grep -viE "$skip_head")
     hn=$(sed '/^\r$/q' "$2" | grep -viE "$skip_head")
     [ "$ho" = "$hn" ] || return 1
-    cmp -s <(sed '1,/^\r$/d' "$1" | jq -S "$jq_norm" 2>/dev/null) \
-        <(sed '1,/^\r$/d' "$2" | jq -S "$jq_norm" 2>/dev/null) &&
+    cmp -s <(sed '1,/^\r$/d' "$1" | jq -S "$jq_norm | ${3:-.}" 2>/dev/null) \
+        <(sed '1,/^\r$/d' "$2" | jq -S "$jq_norm | ${3:-.}" 2>/dev/null) &&
         [ -n "$(sed '1,/^\r$/d' "$1" | jq -c . 2>/dev/null | head -c 1)" ]
 }
-same_r=0
-same_b=0
-shown=0
+same_r=0 same_b=0 n_d=0 d_rebuilt=0 d_old=0 n_m=0 m_rest=0 shown=0
 rm -rf var/upgrade-test
 i=0
 while read -r kind path; do
     i=$((i + 1))
-    if [ -s "$tmp/old-out/$i" ] && cmp -s "$tmp/old-out/$i" "$tmp/new-out/$i"; then
-        same_r=$((same_r + 1))
-        same_b=$((same_b + 1))
-    elif [ -s "$tmp/old-out/$i" ] && as_json "$tmp/old-out/$i" "$tmp/new-out/$i"; then
-        same_r=$((same_r + 1))
+    o=$tmp/old-out/$i n=$tmp/new-out/$i u=$tmp/upgraded-out/$i r=$tmp/rebuilt-out/$i
+    d=$(derived "$path")
+    ok=0 eq_old=0
+    if [ -s "$o" ] && cmp -s "$o" "$n"; then
+        eq_old=2
+    elif [ -s "$o" ] && as_json "$o" "$n"; then
+        eq_old=1
+    fi
+    if [ "$d" = none ]; then
+        [ "$eq_old" -gt 0 ] && ok=1
     else
-        # Kept for a look after the run (the rest of $tmp goes).
-        mkdir -p var/upgrade-test
-        cp "$tmp/old-out/$i" "var/upgrade-test/$i.old" 2>/dev/null
-        cp "$tmp/new-out/$i" "var/upgrade-test/$i.new" 2>/dev/null
-        [ "$shown" -lt 5 ] || continue
-        shown=$((shown + 1))
-        echo "-- differs: GET $path ($kind)"
-        diff <(cut -c1-300 "$tmp/old-out/$i") <(cut -c1-300 "$tmp/new-out/$i") |
-            head -n 12
+        n_d=$((n_d + 1))
+        [ "$eq_old" -gt 0 ] && d_old=$((d_old + 1))
+        rest=0
+        if [ "$d" = member ]; then
+            n_m=$((n_m + 1))
+            if [ "$eq_old" -gt 0 ] || as_json "$o" "$n" 'del(.related)'; then
+                m_rest=$((m_rest + 1))
+                rest=1
+            fi
+        fi
+        if [ -s "$u" ] && cmp -s "$u" "$r" &&
+            [ "$(head -n 1 "$o")" = "$(head -n 1 "$n")" ]; then
+            d_rebuilt=$((d_rebuilt + 1))
+            if [ "$ranked" = 0 ]; then
+                [ "$eq_old" -gt 0 ] && ok=1
+            elif [ "$d" = all ] || [ "$rest" = 1 ]; then
+                ok=1
+            fi
+        fi
+    fi
+    if [ "$ok" = 1 ]; then
+        same_r=$((same_r + 1))
+        [ "$eq_old" = 2 ] && same_b=$((same_b + 1))
+        continue
+    fi
+    # Kept for a look after the run (the rest of $tmp goes).
+    mkdir -p var/upgrade-test
+    cp "$o" "var/upgrade-test/$i.old" 2>/dev/null
+    cp "$n" "var/upgrade-test/$i.new" 2>/dev/null
+    cp "$u" "var/upgrade-test/$i.upgraded" 2>/dev/null
+    cp "$r" "var/upgrade-test/$i.rebuilt" 2>/dev/null
+    [ "$shown" -lt 5 ] || continue
+    shown=$((shown + 1))
+    echo "-- differs: GET $path ($kind, derived: $d)"
+    if [ "$d" != none ] && ! cmp -s "$u" "$r"; then
+        diff <(cut -c1-300 "$u") <(cut -c1-300 "$r") | head -n 12
+    else
+        diff <(cut -c1-300 "$o") <(cut -c1-300 "$n") | head -n 12
     fi
 done <"$list"
 [ "$shown" -eq 0 ] || echo "(the differing responses are in var/upgrade-test/)"
-echo "responses equal $same_r/$total ($same_b byte for byte, $((same_r - same_b)) as JSON; statuses: $(head -q -n 1 "$tmp"/old-out/* |
+echo "derived responses: $d_rebuilt/$n_d of the upgraded copy equal to the rebuilt copy's byte for byte;" \
+    "$d_old/$n_d equal to $rev's; pages but for related equal to $rev's: $m_rest/$n_m"
+echo "responses equal $same_r/$total ($same_b byte for byte to $rev's; statuses: $(head -q -n 1 "$tmp"/old-out/* |
     awk '{n[$2]++} END {for (s in n) {printf "%s%s x%d", sep, s, n[s]; sep = ", "}}'))"
 [ "$same_r" -eq "$total" ] || fail=1
 # A database made new by this tree has the upgraded one's schema.
