@@ -225,16 +225,22 @@ $$;
 CREATE OR REPLACE FUNCTION mq__related_candidates(q tsquery, qid uuid, cap integer)
 RETURNS TABLE (id uuid, terms tsvector, department_slug text, state text,
                asked_at timestamptz)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET enable_seqscan = off SET enable_indexscan = off
 AS $$
+BEGIN
+    -- plpgsql, not sql: a SQL function with SET clauses is not inlined,
+    -- and its statement is planned again on every call; plpgsql keeps
+    -- the plan for the connection.
+    RETURN QUERY
     SELECT c.id, c.related_terms || c.reply_terms, c.department_slug,
            c.state, c.asked_at
     FROM questions c
     WHERE c.deleted_at IS NULL
       AND (c.related_terms @@ q OR c.reply_terms @@ q)
       AND c.id IS DISTINCT FROM qid
-    LIMIT cap
+    LIMIT cap;
+END
 $$;
 
 -- Which parts of the ranking are off: the setting medqa.related_ablate,
@@ -457,9 +463,16 @@ $$;
 -- bit between plans; rounding the score to 4 places makes a flip need a
 -- sum within 1e-16 of a rounding boundary. Exact numeric sums were
 -- measured at ~9 ms a request at 120 candidates: not worth it.
+-- Its statements run on generic plans (planned once per connection):
+-- the scoring statement's custom plan, made again on every call because
+-- its arrays are parameters, cost ~4 ms of ~20 at 1,000,000 questions
+-- (median of 40 ids in one session, interleaved: 16.3 ms generic, 19.4
+-- ms as the planner chose, 22.6 ms custom; results byte-identical).
 CREATE OR REPLACE FUNCTION mq_related(qid uuid, txt text, dept text, lim integer,
                            base text) RETURNS json
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     -- Postings of single rare terms a candidate query may ask for.
     budget CONSTANT integer := 120;
