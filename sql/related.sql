@@ -225,16 +225,22 @@ $$;
 CREATE OR REPLACE FUNCTION mq__related_candidates(q tsquery, qid uuid, cap integer)
 RETURNS TABLE (id uuid, terms tsvector, department_slug text, state text,
                asked_at timestamptz)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET enable_seqscan = off SET enable_indexscan = off
 AS $$
+BEGIN
+    -- plpgsql, not sql: a SQL function with SET clauses is not inlined,
+    -- and its statement is planned again on every call; plpgsql keeps
+    -- the plan for the connection.
+    RETURN QUERY
     SELECT c.id, c.related_terms || c.reply_terms, c.department_slug,
            c.state, c.asked_at
     FROM questions c
     WHERE c.deleted_at IS NULL
       AND (c.related_terms @@ q OR c.reply_terms @@ q)
       AND c.id IS DISTINCT FROM qid
-    LIMIT cap
+    LIMIT cap;
+END
 $$;
 
 -- Which parts of the ranking are off: the setting medqa.related_ablate,
@@ -457,9 +463,16 @@ $$;
 -- bit between plans; rounding the score to 4 places makes a flip need a
 -- sum within 1e-16 of a rounding boundary. Exact numeric sums were
 -- measured at ~9 ms a request at 120 candidates: not worth it.
+-- Its statements run on generic plans (planned once per connection):
+-- the scoring statement's custom plan, made again on every call because
+-- its arrays are parameters, cost ~4 ms of ~20 at 1,000,000 questions
+-- (median of 40 ids in one session, interleaved: 16.3 ms generic, 19.4
+-- ms as the planner chose, 22.6 ms custom; results byte-identical).
 CREATE OR REPLACE FUNCTION mq_related(qid uuid, txt text, dept text, lim integer,
                            base text) RETURNS json
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     -- Postings of single rare terms a candidate query may ask for.
     budget CONSTANT integer := 120;
@@ -480,6 +493,7 @@ DECLARE
     s_norm float8;
     s_lex text[];
     s_w float8[];
+    s_idf float8[];
     rare text[];
     rare_df bigint[];
     n_docs float8;
@@ -522,16 +536,19 @@ BEGIN
 
     -- The source's weighted terms, heaviest first, and its terms rarest
     -- first (document frequencies as of now, mq__df_of).
+    -- s_idf: a term's weight but for the field it stands in, which is all
+    -- a candidate's weight of the same term needs (same lexeme, same
+    -- frequencies).
     SELECT array_agg(t.lexeme ORDER BY t.w DESC, t.lexeme),
            array_agg(t.w ORDER BY t.w DESC, t.lexeme),
+           array_agg(t.idf ORDER BY t.w DESC, t.lexeme),
            sqrt(sum(t.w * t.w)),
            (array_agg(t.lexeme ORDER BY t.df, t.lexeme))[1:134],
            (array_agg(t.df ORDER BY t.df, t.lexeme))[1:134]
-    INTO s_lex, s_w, s_norm, rare, rare_df
-    FROM (SELECT u.lexeme, u.df,
-                 power(ln(1 + n_docs / u.df), 1.0) * mq__field_weight(u.weights, flat)
-                 * mq__lexeme_weight(u.lexeme) AS w
-          FROM (SELECT u.lexeme, u.weights, d.df
+    INTO s_lex, s_w, s_idf, s_norm, rare, rare_df
+    FROM (SELECT u.lexeme, u.df, u.idf, u.idf * mq__field_weight(u.weights, flat) AS w
+          FROM (SELECT u.lexeme, u.weights, d.df,
+                       power(ln(1 + n_docs / d.df), 1.0) * mq__lexeme_weight(u.lexeme) AS idf
                 FROM unnest(s_terms) AS u
                 JOIN mq__df_of(tsvector_to_array(s_terms)) AS d
                   ON d.lexeme = u.lexeme) AS u) AS t;
@@ -568,6 +585,9 @@ BEGIN
     -- once near-identical ones are left out (lim * 3 + 10 of them), as
     -- one JSON array, and the near-identical pairs among them.
     WITH cand AS MATERIALIZED (
+        SELECT c.*, length(CASE WHEN no_vocab THEN ts_filter(c.terms, '{a,b,d}')
+                                ELSE c.terms END)::float8 AS nterms
+        FROM (
         SELECT DISTINCT ON (c.id) c.* FROM (
             (SELECT m.* FROM unnest(qs) WITH ORDINALITY AS x(q, ord)
              CROSS JOIN LATERAL mq__related_candidates(x.q, qid, cap) AS m
@@ -581,38 +601,33 @@ BEGIN
                  WHERE qt.topic_id = tp.id AND qt.question_id IS DISTINCT FROM qid
                  LIMIT cap_topic) AS s
              JOIN questions c ON c.id = s.question_id AND c.deleted_at IS NULL)) AS c
-        ORDER BY c.id
-    ), pending AS MATERIALIZED (
-        -- What writes since the last fold changed (usually nothing).
-        SELECT p.lexeme, sum(p.delta) AS delta FROM term_df_pending p
-        GROUP BY p.lexeme
-    ), cterm AS MATERIALIZED (
-        SELECT c.id, u.lexeme,
-               power(ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1)), 1.0)
-               * mq__field_weight(u.weights, flat) * mq__lexeme_weight(u.lexeme) AS w
+        ORDER BY c.id) AS c
+    ), text_dot AS (
+        -- The dot product over the terms the candidate shares with the
+        -- source: the candidate's weight of a shared term is the source's
+        -- s_idf by the candidate's field weight. (Only these terms: the
+        -- weights of all ~8,000 candidate terms, a frequency lookup each,
+        -- are needed for the near-duplicate step's ~22 candidates alone.)
+        SELECT c.id, sum(s.w * s.idf * mq__field_weight(u.weights, flat)) AS dot
         FROM cand c
         CROSS JOIN LATERAL unnest(CASE WHEN no_vocab THEN ts_filter(c.terms, '{a,b,d}')
                                        ELSE c.terms END) AS u
-        LEFT JOIN term_df d ON d.lexeme = u.lexeme
-        LEFT JOIN pending p ON p.lexeme = u.lexeme
-    ), text_dot AS (
-        SELECT t.id, coalesce(sum(t.w * s.w), 0) AS dot, sum(t.w * t.w) AS len,
-               count(*)::float8 AS nterms
-        FROM cterm t
-        LEFT JOIN unnest(s_lex, s_w) AS s(lexeme, w) ON s.lexeme = t.lexeme
-        GROUP BY t.id
+        JOIN unnest(s_lex, s_w, s_idf) AS s(lexeme, w, idf) ON s.lexeme = u.lexeme
+        GROUP BY c.id
     ), text_score AS (
         -- BM25's length normalisation (k1 1.2, b 0.75) with a document's
-        -- length its number of terms, against the candidates' average.
+        -- length its number of terms, against the candidates' average
+        -- (over the candidates with terms).
         -- (Its squared weight norm, tried first, punished exactly the
         -- questions rich in rare medical words.)
-        SELECT t.id, sqrt(t.len) AS norm,
-               least(1, t.dot / nullif(s_norm * s_norm, 0)
-                        * 2.2 / (1 + 1.2 * (0.25 + 0.75 * t.nterms / nullif(avg(t.nterms) OVER (), 0))))
+        SELECT c.id,
+               least(1, coalesce(t.dot, 0) / nullif(s_norm * s_norm, 0)
+                        * 2.2 / (1 + 1.2 * (0.25 + 0.75 * c.nterms / nullif(avg(c.nterms) OVER (), 0))))
                AS v
-        FROM text_dot t
+        FROM cand c LEFT JOIN text_dot t ON t.id = c.id
+        WHERE c.nterms > 0
     ), scored AS (
-        SELECT c.id, c.terms, c.state, c.asked_at, c.department_slug, ts.norm,
+        SELECT c.id, c.terms, c.state, c.asked_at, c.department_slug,
                coalesce(ts.v, 0) AS text_score,
                coalesce((c.department_slug = s_dept)::int, 0) AS same_dept,
                CASE WHEN cardinality(s_topics) = 0 THEN 0::float8
@@ -628,17 +643,34 @@ BEGIN
               FROM scored s
               ORDER BY score DESC, (s.state = 'answered') DESC, s.asked_at DESC, s.id
               LIMIT CASE WHEN diverse THEN lim * 3 + 10 ELSE lim END) AS x
+    ), pending AS MATERIALIZED (
+        -- What writes since the last fold changed (usually nothing).
+        SELECT p.lexeme, sum(p.delta) AS delta FROM term_df_pending p
+        GROUP BY p.lexeme
     ), rterm AS MATERIALIZED (
-        SELECT t.id, t.lexeme, t.w, r.norm, r.pos
-        FROM ranked r JOIN cterm t ON t.id = r.id
+        -- Every term of the ranked candidates, weighted.
+        SELECT r.id, u.lexeme, r.pos,
+               power(ln(1 + n_docs / greatest(coalesce(d.df, 0) + coalesce(p.delta, 0), 1)), 1.0)
+               * mq__field_weight(u.weights, flat) * mq__lexeme_weight(u.lexeme) AS w
+        FROM ranked r
+        CROSS JOIN LATERAL unnest(CASE WHEN no_vocab THEN ts_filter(r.terms, '{a,b,d}')
+                                       ELSE r.terms END) AS u
+        LEFT JOIN term_df d ON d.lexeme = u.lexeme
+        LEFT JOIN pending p ON p.lexeme = u.lexeme
         WHERE diverse
+    ), rnorm AS MATERIALIZED (
+        SELECT t.id, sqrt(sum(t.w * t.w)) AS norm FROM rterm t GROUP BY t.id
     ), dup AS (
         -- Only a candidate (a) against one ranked before it (b): the walk
         -- below leaves a out when one taken before it is near-identical.
-        SELECT a.id AS a, b.id AS b
-        FROM rterm a JOIN rterm b ON b.lexeme = a.lexeme AND b.pos < a.pos
-        GROUP BY a.id, b.id, a.norm, b.norm
-        HAVING sum(a.w * b.w) / nullif(a.norm * b.norm, 0) >= dup_sim
+        -- (The norms are joined to the ~200 pairs, not to their ~7,000
+        -- shared terms.)
+        SELECT p.a, p.b
+        FROM (SELECT a.id AS a, b.id AS b, sum(a.w * b.w) AS dot
+              FROM rterm a JOIN rterm b ON b.lexeme = a.lexeme AND b.pos < a.pos
+              GROUP BY a.id, b.id) AS p
+        JOIN rnorm na ON na.id = p.a JOIN rnorm nb ON nb.id = p.b
+        WHERE p.dot / nullif(na.norm * nb.norm, 0) >= dup_sim
     )
     SELECT (SELECT jsonb_agg(jsonb_build_object(
                        'id', r.id, 'terms', r.terms, 'state', r.state,
