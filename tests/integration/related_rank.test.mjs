@@ -4,10 +4,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { req, psql } from './lib/medqa.mjs';
-import { demoServer, createQuestion } from './lib/fixtures.mjs';
+import { demoServer, createQuestion, createTopic } from './lib/fixtures.mjs';
 
 let db;
 let app;
+let editor;
 
 // A question in the caller's words, with no topics (createQuestion's
 // defaults carry one, which would make every question share it).
@@ -15,9 +16,9 @@ async function ask(title, body, department, language = 'en') {
   return (await createQuestion(m.base, app, { title, body, department, language, topics: undefined })).id;
 }
 
-const m = demoServer({ keys: { app: 'app' } });
+const m = demoServer({ keys: { app: 'app', editor: 'editor' } });
 before(async () => {
-  ({ db, keys: { app } } = await m.ready);
+  ({ db, keys: { app, editor } } = await m.ready);
 });
 
 test('near-identical paraphrases take at most one of the four Similar Q&A places', async () => {
@@ -104,4 +105,31 @@ test('matched terms read as the texts do: words and phrases, never stems or lone
   // Runs of matched bigrams read whole: 耳鳴, and 安靜的時候 rather than 安靜 靜的 的時 時候.
   assert.ok(first.reasons.matched_terms.includes('耳鳴'), JSON.stringify(first.reasons));
   assert.ok(first.reasons.matched_terms.includes('安靜的時候'), JSON.stringify(first.reasons));
+});
+
+test('the department is a prior beside shared words, never a reason on its own', async () => {
+  // A topic of its own, so that the question found through it is surely
+  // among the topic's candidates.
+  const topic = await createTopic(m.base, editor, { department: 'dermatology' });
+  const src = (await createQuestion(m.base, app, {
+    title: 'Quorvenish blotches after the zellbrook hike',
+    body: 'Quorvenish blotches spread over both zellbrook-scratched ankles overnight.',
+    department: 'dermatology', language: 'en', topics: [topic.slug],
+  })).id;
+  const lone = (await createQuestion(m.base, app, {
+    title: 'Plimsoll query',
+    body: 'Entirely separate wording, nothing alike.',
+    department: 'dermatology', language: 'en', topics: [topic.slug],
+  })).id;
+  const r = await req(m.base, `/related?question_id=${src}&limit=20`);
+  assert.equal(r.status, 200);
+  const q = r.body.questions.find((x) => x.id === lone);
+  assert.ok(q, JSON.stringify(r.body.questions.map((x) => x.title)));
+  // It shares no term: its score is its shared topic's alone (0.15 x 1/1),
+  // not that plus the department's 0.25, while the reasons still say where
+  // it is.
+  assert.deepEqual(q.reasons.matched_terms, []);
+  assert.deepEqual(q.reasons.shared_topics, [topic.slug]);
+  assert.equal(q.reasons.same_department, true);
+  assert.equal(q.score, 0.15);
 });
